@@ -1,0 +1,92 @@
+#pragma once
+
+// opusrt's public C++ API: one Translator per model directory, shared by any number of threads.
+//
+//   opusrt::Translator translator("opus-mt-en-zh/");            // Optimum or Xenova layout
+//   opusrt::Translation t = translator.translate("Hello world.", {.target_lang = "cmn_Hans"});
+//   std::cout << t.text;
+//
+// Pipeline: text -> MarianTokenizer -> Encoder -> decoder step (KV cache) -> logits processors
+// -> search -> MarianTokenizer::decode -> text. Errors are opusrt::Error (opusrt/error.h) with
+// a message naming the file, field, tensor or input at fault.
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "opusrt/error.h"
+
+namespace opusrt {
+
+// How decoder steps are run; every mode gives the same tokens.
+enum class DecoderMode {
+  kAuto,       // the merged graph when the export has it, else the split pair
+  kMerged,     // decoder_model_merged.onnx, branch chosen by use_cache_branch
+  kSplit,      // decoder_model.onnx at step 0, decoder_with_past_model.onnx afterwards
+  kRecompute,  // no KV cache: each step reruns the whole prefix (quadratic; a test oracle)
+};
+const char* to_string(DecoderMode mode);
+DecoderMode parse_decoder_mode(std::string_view text);  // "auto" | "merged" | "split" | "recompute"
+
+// Fixed for a Translator's lifetime.
+struct TranslatorConfig {
+  DecoderMode decoder = DecoderMode::kAuto;
+  int intra_op_threads = 0;  // 0: ONNX Runtime's default (one per physical core)
+};
+
+// Per call; unset fields take the model's generation_config.json values.
+struct TranslateOptions {
+  std::optional<int> num_beams;               // only 1 (greedy) is implemented so far
+  std::optional<int64_t> max_new_tokens;      // default: up to generation_config max_length
+  std::string target_lang;                    // e.g. "cmn_Hans": prepends >>cmn_Hans<< unless the text has a >>xx<<
+};
+
+struct Timings {
+  double encoder_ms = 0;
+  double decoder_ms = 0;
+  double total_ms = 0;  // tokenize + encoder + decoder + detokenize
+};
+
+struct Translation {
+  std::string text;
+  std::vector<int64_t> source_ids;  // as MarianTokenizer gives them, </s> last
+  std::vector<int64_t> output_ids;  // as transformers generate() returns them: start token first, </s> last unless cut
+  Timings timings;                  // for a batch, the batch's times
+};
+
+struct ModelInfo {
+  std::filesystem::path directory;
+  DecoderMode decoder_mode = DecoderMode::kAuto;  // resolved: merged, split or recompute
+  int64_t d_model = 0, encoder_layers = 0, decoder_layers = 0, decoder_attention_heads = 0;
+  int64_t vocab_size = 0, max_position_embeddings = 0;
+  int64_t decoder_start_token_id = 0, eos_token_id = 0, pad_token_id = 0;
+  int default_num_beams = 1;
+  int64_t default_max_length = 0;
+  std::vector<std::string> language_tokens;  // ">>cmn_Hans<<", ...
+};
+
+class Translator {
+ public:
+  // Loads and checks the model; throws opusrt::Error naming the missing or inconsistent file/field.
+  explicit Translator(const std::filesystem::path& model_dir, const TranslatorConfig& config = {});
+  ~Translator();
+  Translator(Translator&&) noexcept;
+  Translator& operator=(Translator&&) noexcept;
+
+  Translation translate(std::string_view text, const TranslateOptions& options = {}) const;
+  // One padded batch through the encoder and decoder; results in input order.
+  std::vector<Translation> translate_batch(std::span<const std::string> texts,
+                                           const TranslateOptions& options = {}) const;
+
+  const ModelInfo& model_info() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace opusrt

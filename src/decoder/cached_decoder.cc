@@ -1,0 +1,102 @@
+#include "decoder/cached_decoder.h"
+
+#include "decoder/graph_inputs.h"
+#include "opusrt/error.h"
+
+namespace opusrt {
+namespace {
+
+// Logits of shape [B, 1, V] as one row per batch row; float16 graphs are widened into `buffer`.
+StepLogits last_position_logits(runtime::Tensor& logits, int64_t rows, std::vector<float>& buffer) {
+  const std::vector<int64_t> shape = logits.shape();
+  if (shape.size() != 3 || shape[0] != rows || shape[1] != 1)
+    throw Error("decoder: 'logits' came back with shape " + runtime::shape_to_string(shape) + ", expected [" +
+                std::to_string(rows) + ", 1, vocab]");
+  if (logits.type() == runtime::ElementType::kFloat32) return {logits.data<float>(), rows, shape[2]};
+  buffer = logits.to_float_vector();
+  return {buffer.data(), rows, shape[2]};
+}
+
+}  // namespace
+
+CachedDecoder::CachedDecoder(const DecoderGraphs& graphs, const EncoderOutput& encoder)
+    : graphs_(graphs), encoder_(encoder), cache_(graphs.layers()) {
+  if (graphs.mode() == DecoderMode::kRecompute) throw Error("CachedDecoder: the graphs were loaded for recompute");
+}
+
+StepLogits CachedDecoder::step(std::span<const int64_t> tokens) {
+  if (static_cast<int64_t>(tokens.size()) != encoder_.rows)
+    throw Error("decoder: " + std::to_string(tokens.size()) + " tokens for a batch of " +
+                std::to_string(encoder_.rows) + " rows");
+  const int64_t shape[] = {encoder_.rows, 1};
+  const runtime::Tensor input_ids = runtime::Tensor::from_int64(shape, tokens);
+  std::vector<runtime::Tensor> outputs = cache_.empty() ? run_first_step(input_ids) : run_cached_step(input_ids);
+
+  logits_ = std::move(outputs[0]);
+  const int64_t layers = graphs_.layers();
+  std::vector<runtime::Tensor> keys, values;
+  keys.reserve(layers);
+  values.reserve(layers);
+  if (cache_.empty()) {
+    std::vector<runtime::Tensor> encoder_keys, encoder_values;
+    for (int64_t layer = 0; layer < layers; ++layer) {
+      keys.push_back(std::move(outputs[1 + 4 * layer]));
+      values.push_back(std::move(outputs[2 + 4 * layer]));
+      encoder_keys.push_back(std::move(outputs[3 + 4 * layer]));
+      encoder_values.push_back(std::move(outputs[4 + 4 * layer]));
+    }
+    cache_.start(std::move(keys), std::move(values), std::move(encoder_keys), std::move(encoder_values));
+  } else {
+    for (int64_t layer = 0; layer < layers; ++layer) {
+      keys.push_back(std::move(outputs[1 + 2 * layer]));
+      values.push_back(std::move(outputs[2 + 2 * layer]));
+    }
+    cache_.advance(std::move(keys), std::move(values));
+  }
+  return last_position_logits(logits_, encoder_.rows, widened_logits_);
+}
+
+std::vector<runtime::Tensor> CachedDecoder::run_first_step(const runtime::Tensor& input_ids) {
+  const runtime::Session& graph = graphs_.no_cache_graph();
+  const runtime::Tensor no_cache = use_cache_branch(false);
+  auto run_with_placeholder = [&](int64_t length) {
+    const runtime::Tensor past = placeholder_past(graphs_, encoder_.rows, length);
+    GraphInputs inputs;
+    inputs.offer("input_ids", input_ids);
+    inputs.offer("encoder_attention_mask", encoder_.attention_mask);
+    inputs.offer("encoder_hidden_states", encoder_.hidden_states);
+    inputs.offer("use_cache_branch", no_cache);
+    offer_as_every_past(graphs_, past, inputs);
+    return graph.run(inputs.for_graph(graph), graphs_.no_cache_outputs());
+  };
+  if (!graphs_.no_cache_graph_is_merged() || graphs_.placeholder_past_length() == 1) return run_with_placeholder(1);
+  try {
+    return run_with_placeholder(0);
+  } catch (const Error&) {
+    // Some exports' no-cache branch still shapes the unused past; length 1 gives identical outputs.
+    std::vector<runtime::Tensor> outputs = run_with_placeholder(1);
+    graphs_.require_placeholder_length_one();
+    return outputs;
+  }
+}
+
+std::vector<runtime::Tensor> CachedDecoder::run_cached_step(const runtime::Tensor& input_ids) {
+  const runtime::Session& graph = graphs_.cached_graph();
+  const runtime::Tensor use_cache = use_cache_branch(true);
+  GraphInputs inputs;
+  inputs.offer("input_ids", input_ids);
+  inputs.offer("encoder_attention_mask", encoder_.attention_mask);
+  // The cached branch ignores encoder_hidden_states; the real tensor costs nothing to feed.
+  inputs.offer("encoder_hidden_states", encoder_.hidden_states);
+  inputs.offer("use_cache_branch", use_cache);
+  for (int64_t layer = 0; layer < graphs_.layers(); ++layer) {
+    const LayerKvNames& names = graphs_.names(layer);
+    inputs.offer(names.past_decoder_key, cache_.decoder_key(layer));
+    inputs.offer(names.past_decoder_value, cache_.decoder_value(layer));
+    inputs.offer(names.past_encoder_key, cache_.encoder_key(layer));
+    inputs.offer(names.past_encoder_value, cache_.encoder_value(layer));
+  }
+  return graph.run(inputs.for_graph(graph), graphs_.cached_outputs());
+}
+
+}  // namespace opusrt

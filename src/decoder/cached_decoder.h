@@ -1,0 +1,34 @@
+#pragma once
+
+// The KV-cached decoder, for the merged graph and for the split pair alike: the two differ only
+// in which graph runs and which inputs it declares, and both are looked up by name.
+//   step 0: no-cache graph (merged: use_cache_branch=false, placeholder pasts) -> logits, and
+//           every present.* kept: decoder K/V (length 1) and encoder K/V (length S);
+//   step n: cached graph, input_ids = the last token only, pasts = the cache, encoder K/V
+//           from step 0 -> logits and decoder K/V of length n + 1 (encoder presents ignored).
+#include <vector>
+
+#include "decoder/decoder_session.h"
+#include "decoder/kv_cache.h"
+
+namespace opusrt {
+
+class CachedDecoder final : public DecoderSession {
+ public:
+  CachedDecoder(const DecoderGraphs& graphs, const EncoderOutput& encoder);
+
+  StepLogits step(std::span<const int64_t> tokens) override;
+  int64_t past_length() const override { return cache_.decoder_length(); }
+
+ private:
+  std::vector<runtime::Tensor> run_first_step(const runtime::Tensor& input_ids);
+  std::vector<runtime::Tensor> run_cached_step(const runtime::Tensor& input_ids);
+
+  const DecoderGraphs& graphs_;
+  const EncoderOutput& encoder_;
+  KvCache cache_;
+  runtime::Tensor logits_;
+  std::vector<float> widened_logits_;  // only for float16 graphs
+};
+
+}  // namespace opusrt

@@ -1,0 +1,43 @@
+#include "decoder/graph_inputs.h"
+
+#include "opusrt/error.h"
+
+namespace opusrt {
+
+std::vector<runtime::NamedTensor> GraphInputs::for_graph(const runtime::Session& session) const {
+  std::vector<runtime::NamedTensor> fed;
+  fed.reserve(session.inputs().size());
+  for (const runtime::IoInfo& declared : session.inputs()) {
+    const runtime::NamedTensor* match = nullptr;
+    for (const runtime::NamedTensor& offered : offered_)
+      if (offered.name == declared.name) match = &offered;
+    if (match == nullptr)
+      throw Error(session.path().filename().string() + ": declares input '" + declared.name +
+                  "', which opusrt does not know how to feed");
+    fed.push_back(*match);
+  }
+  return fed;
+}
+
+runtime::Tensor placeholder_past(const DecoderGraphs& graphs, int64_t rows, int64_t length) {
+  const int64_t shape[] = {rows, graphs.heads(), length, graphs.head_size()};
+  return runtime::Tensor::zeros(graphs.kv_type(), shape);
+}
+
+void offer_as_every_past(const DecoderGraphs& graphs, const runtime::Tensor& past, GraphInputs& inputs) {
+  for (int64_t layer = 0; layer < graphs.layers(); ++layer) {
+    const LayerKvNames& names = graphs.names(layer);
+    inputs.offer(names.past_decoder_key, past);
+    inputs.offer(names.past_decoder_value, past);
+    inputs.offer(names.past_encoder_key, past);
+    inputs.offer(names.past_encoder_value, past);
+  }
+}
+
+runtime::Tensor use_cache_branch(bool value) {
+  const int64_t shape[] = {1};
+  const bool values[] = {value};
+  return runtime::Tensor::from_bool(shape, values);
+}
+
+}  // namespace opusrt

@@ -1,0 +1,33 @@
+#pragma once
+
+// Feeding a graph by name: the caller offers the tensors it has, and the graph's declared
+// inputs pick from them, so one code path serves the merged graph, the split pair and exports
+// that declare their inputs in another order.
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "decoder/decoder_graphs.h"
+#include "runtime/session.h"
+
+namespace opusrt {
+
+class GraphInputs {
+ public:
+  void offer(std::string_view name, const runtime::Tensor& tensor) { offered_.push_back({name, &tensor}); }
+  // Exactly the graph's declared inputs, in its order; throws naming an input nobody offered.
+  std::vector<runtime::NamedTensor> for_graph(const runtime::Session& session) const;
+
+ private:
+  std::vector<runtime::NamedTensor> offered_;
+};
+
+// The past fed to the merged graph's no-cache branch, which ignores it: [B, H, length, Dh] of
+// the graph's K/V type, one tensor offered under every past_key_values.* name.
+runtime::Tensor placeholder_past(const DecoderGraphs& graphs, int64_t rows, int64_t length);
+void offer_as_every_past(const DecoderGraphs& graphs, const runtime::Tensor& past, GraphInputs& inputs);
+
+// [1] bool, the merged graph's branch switch.
+runtime::Tensor use_cache_branch(bool value);
+
+}  // namespace opusrt

@@ -1,0 +1,51 @@
+#include "decoder/recompute_decoder.h"
+
+#include "decoder/graph_inputs.h"
+#include "opusrt/error.h"
+
+namespace opusrt {
+
+RecomputeDecoder::RecomputeDecoder(const DecoderGraphs& graphs, const EncoderOutput& encoder)
+    : graphs_(graphs), encoder_(encoder), prefixes_(encoder.rows) {}
+
+StepLogits RecomputeDecoder::step(std::span<const int64_t> tokens) {
+  if (static_cast<int64_t>(tokens.size()) != encoder_.rows)
+    throw Error("decoder: " + std::to_string(tokens.size()) + " tokens for a batch of " +
+                std::to_string(encoder_.rows) + " rows");
+  std::vector<int64_t> ids;
+  ids.reserve(encoder_.rows * (prefix_length_ + 1));
+  for (int64_t row = 0; row < encoder_.rows; ++row) {
+    prefixes_[row].push_back(tokens[row]);
+    ids.insert(ids.end(), prefixes_[row].begin(), prefixes_[row].end());
+  }
+  ++prefix_length_;
+
+  const runtime::Session& graph = graphs_.no_cache_graph();
+  const int64_t shape[] = {encoder_.rows, prefix_length_};
+  const runtime::Tensor input_ids = runtime::Tensor::from_int64(shape, ids);
+  const runtime::Tensor no_cache = use_cache_branch(false);
+  const runtime::Tensor past = placeholder_past(graphs_, encoder_.rows, graphs_.placeholder_past_length());
+  GraphInputs inputs;
+  inputs.offer("input_ids", input_ids);
+  inputs.offer("encoder_attention_mask", encoder_.attention_mask);
+  inputs.offer("encoder_hidden_states", encoder_.hidden_states);
+  inputs.offer("use_cache_branch", no_cache);
+  offer_as_every_past(graphs_, past, inputs);
+  static const std::vector<std::string> logits_only = {"logits"};
+  std::vector<runtime::Tensor> outputs = graph.run(inputs.for_graph(graph), logits_only);
+
+  const std::vector<int64_t> logits_shape = outputs[0].shape();
+  if (logits_shape.size() != 3 || logits_shape[0] != encoder_.rows || logits_shape[1] != prefix_length_)
+    throw Error("decoder: 'logits' came back with shape " + runtime::shape_to_string(logits_shape) +
+                " for a prefix of " + std::to_string(prefix_length_));
+  const int64_t vocab = logits_shape[2];
+  const std::vector<float> all = outputs[0].to_float_vector();
+  last_logits_.resize(encoder_.rows * vocab);
+  for (int64_t row = 0; row < encoder_.rows; ++row) {
+    const float* last = all.data() + (row * prefix_length_ + prefix_length_ - 1) * vocab;
+    std::copy(last, last + vocab, last_logits_.begin() + row * vocab);
+  }
+  return {last_logits_.data(), encoder_.rows, vocab};
+}
+
+}  // namespace opusrt

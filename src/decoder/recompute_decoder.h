@@ -1,0 +1,26 @@
+#pragma once
+
+// The no-cache oracle: every step reruns the no-cache graph over the whole prefix, exactly what
+// the system opusrt replaced did at every step. Quadratic; kept to prove the cache right.
+#include <vector>
+
+#include "decoder/decoder_session.h"
+
+namespace opusrt {
+
+class RecomputeDecoder final : public DecoderSession {
+ public:
+  RecomputeDecoder(const DecoderGraphs& graphs, const EncoderOutput& encoder);
+
+  StepLogits step(std::span<const int64_t> tokens) override;
+  int64_t past_length() const override { return prefix_length_; }
+
+ private:
+  const DecoderGraphs& graphs_;
+  const EncoderOutput& encoder_;
+  std::vector<std::vector<int64_t>> prefixes_;  // per batch row
+  int64_t prefix_length_ = 0;
+  std::vector<float> last_logits_;
+};
+
+}  // namespace opusrt

@@ -1,0 +1,43 @@
+#pragma once
+
+// The encoder stage: source ids in, hidden states out, run once per batch of sentences.
+#include <cstdint>
+#include <span>
+#include <vector>
+
+#include "model/model_config.h"
+#include "runtime/session.h"
+
+namespace opusrt {
+
+// A right-padded batch of token id rows with its attention mask, row-major [rows, length].
+struct TokenBatch {
+  std::vector<int64_t> ids;
+  std::vector<int64_t> mask;
+  int64_t rows = 0;
+  int64_t length = 0;
+
+  static TokenBatch right_padded(std::span<const std::vector<int64_t>> sequences, int64_t pad_id);
+};
+
+struct EncoderOutput {
+  runtime::Tensor hidden_states;   // [B, S, D]
+  runtime::Tensor attention_mask;  // [B, S] int64, also the decoder's encoder_attention_mask
+  int64_t rows = 0;
+  int64_t length = 0;
+};
+
+class Encoder {
+ public:
+  // Checks the graph's interface against config.json; throws naming the file and tensor.
+  Encoder(runtime::Session session, const ModelConfig& config);
+
+  EncoderOutput run(const TokenBatch& source) const;
+  const runtime::Session& session() const { return session_; }
+
+ private:
+  runtime::Session session_;
+  std::vector<std::string> output_names_;
+};
+
+}  // namespace opusrt

@@ -1,0 +1,66 @@
+#pragma once
+
+// Logits processors: the rules that edit a step's logits before a token is chosen, with
+// transformers' semantics (the processors generate() builds from a generation_config).
+// Each sees one batch row: its tokens so far (decoder start token first) and its logits.
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <vector>
+
+namespace opusrt {
+
+class LogitsProcessor {
+ public:
+  virtual ~LogitsProcessor() = default;
+  virtual void apply(std::span<const int64_t> sequence, std::span<float> logits) const = 0;
+};
+
+// Never generate these token sequences: a single-token entry bans the token outright; a longer
+// one bans its last token when the sequence ends with the rest (transformers' NoBadWords).
+class BadWordsProcessor final : public LogitsProcessor {
+ public:
+  explicit BadWordsProcessor(std::vector<std::vector<int64_t>> bad_words);
+  void apply(std::span<const int64_t> sequence, std::span<float> logits) const override;
+
+ private:
+  std::vector<std::vector<int64_t>> bad_words_;
+};
+
+// While the sequence (start token included) is shorter than `min_length`, eos is banned.
+class MinLengthProcessor final : public LogitsProcessor {
+ public:
+  MinLengthProcessor(int64_t min_length, std::vector<int64_t> eos_ids);
+  void apply(std::span<const int64_t> sequence, std::span<float> logits) const override;
+
+ private:
+  int64_t min_length_;
+  std::vector<int64_t> eos_ids_;
+};
+
+// When the sequence reaches max_length - 1 tokens, the next token must be `eos`, so a cut
+// output still ends with </s> (transformers' ForcedEOSTokenLogitsProcessor).
+class ForcedEosProcessor final : public LogitsProcessor {
+ public:
+  ForcedEosProcessor(int64_t max_length, int64_t eos_id);
+  void apply(std::span<const int64_t> sequence, std::span<float> logits) const override;
+
+ private:
+  int64_t max_length_;
+  int64_t eos_id_;
+};
+
+class LogitsProcessorList {
+ public:
+  void add(std::unique_ptr<LogitsProcessor> processor) { processors_.push_back(std::move(processor)); }
+  void apply(std::span<const int64_t> sequence, std::span<float> logits) const;
+  bool empty() const { return processors_.empty(); }
+
+ private:
+  std::vector<std::unique_ptr<LogitsProcessor>> processors_;
+};
+
+// In-place log-softmax (transformers' renormalize_logits / LogitNormalization).
+void log_softmax(std::span<float> logits);
+
+}  // namespace opusrt

@@ -1,0 +1,72 @@
+#pragma once
+
+// One ONNX graph loaded into an ONNX Runtime session, with its declared interface read once
+// into plain structs. The only other file that touches ONNX Runtime is tensor.cc.
+#include <chrono>
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "runtime/tensor.h"
+
+namespace opusrt::runtime {
+
+// One dimension of a declared shape: a fixed size, or a symbolic name (size < 0).
+struct Dim {
+  int64_t size = -1;
+  std::string symbol;
+  bool is_fixed() const { return size >= 0; }
+  std::string to_string() const;
+};
+
+struct IoInfo {
+  std::string name;
+  ElementType type = ElementType::kUndefined;
+  std::string type_name;  // as ONNX spells it, for messages and `inspect`
+  std::vector<Dim> shape;
+  std::string shape_string() const;
+};
+
+struct SessionConfig {
+  int intra_op_threads = 0;  // 0: ONNX Runtime's default (one per physical core)
+  int inter_op_threads = 1;
+  bool allow_spinning = true;
+};
+
+struct NamedTensor {
+  std::string_view name;
+  const Tensor* tensor;
+};
+
+class Session {
+ public:
+  Session(const std::filesystem::path& onnx_file, const SessionConfig& config);
+  ~Session();
+  Session(Session&&) noexcept;
+  Session& operator=(Session&&) noexcept;
+
+  const std::filesystem::path& path() const { return path_; }
+  const std::vector<IoInfo>& inputs() const { return inputs_; }
+  const std::vector<IoInfo>& outputs() const { return outputs_; }
+  const IoInfo* find_input(std::string_view name) const;
+  const IoInfo* find_output(std::string_view name) const;
+  const IoInfo& input(std::string_view name) const;    // throws naming the file and the input
+  const IoInfo& output(std::string_view name) const;   // throws naming the file and the output
+
+  // Runs the graph. Every declared input must be given; outputs come back in the order asked.
+  // Thread-safe: ONNX Runtime allows concurrent Run calls on one session.
+  std::vector<Tensor> run(std::span<const NamedTensor> inputs, std::span<const std::string> output_names) const;
+
+ private:
+  struct Impl;
+  std::filesystem::path path_;
+  std::vector<IoInfo> inputs_;
+  std::vector<IoInfo> outputs_;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace opusrt::runtime

@@ -1,0 +1,31 @@
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+#include <optional>
+#include <string>
+
+namespace opusrt::cli {
+
+struct TranslateArgs {
+  std::string model;
+  std::optional<int> beams;
+  std::optional<int64_t> max_new_tokens;
+  std::string target_lang;
+  std::string decoder = "auto";
+  std::string output = "text";
+  std::string input;
+  std::string input_format = "text";
+  int threads = 0;
+};
+void add_translate_options(CLI::App& app, TranslateArgs& args);
+int run_translate(const TranslateArgs& args);
+
+struct InspectArgs {
+  std::string model;
+  int threads = 0;
+};
+void add_inspect_options(CLI::App& app, InspectArgs& args);
+int run_inspect(const InspectArgs& args);
+
+}  // namespace opusrt::cli

@@ -1,0 +1,34 @@
+// The `opusrt` command line: argument parsing only; the work happens in the library.
+#include <CLI/CLI.hpp>
+
+#include <iostream>
+
+#include "commands.h"
+#include "opusrt/error.h"
+
+int main(int argc, char** argv) {
+  CLI::App app{"opusrt: translate text with Marian / OPUS-MT models exported to ONNX"};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", "opusrt 0.1.0");
+
+  opusrt::cli::TranslateArgs translate_args;
+  CLI::App* translate = app.add_subcommand("translate", "Translate UTF-8 lines from stdin (or --input), one output line per input line");
+  opusrt::cli::add_translate_options(*translate, translate_args);
+
+  opusrt::cli::InspectArgs inspect_args;
+  CLI::App* inspect = app.add_subcommand("inspect", "Print every graph's interface and check the decoder's KV cache");
+  opusrt::cli::add_inspect_options(*inspect, inspect_args);
+
+  CLI11_PARSE(app, argc, argv);
+  try {
+    if (translate->parsed()) return opusrt::cli::run_translate(translate_args);
+    if (inspect->parsed()) return opusrt::cli::run_inspect(inspect_args);
+  } catch (const opusrt::Error& e) {
+    std::cerr << "opusrt: " << e.what() << "\n";
+    return 1;
+  } catch (const std::exception& e) {
+    std::cerr << "opusrt: unexpected error: " << e.what() << "\n";
+    return 2;
+  }
+  return 0;
+}
