@@ -19,6 +19,7 @@ class CachedDecoder final : public DecoderSession {
 
   StepLogits step(std::span<const int64_t> tokens) override;
   int64_t past_length() const override { return cache_.decoder_length(); }
+  const KvCache& cache() const { return cache_; }
 
  private:
   std::vector<runtime::Tensor> run_first_step(const runtime::Tensor& input_ids);

@@ -451,15 +451,16 @@ MarianTokenizer::MarianTokenizer(const std::filesystem::path& model_dir) {
 
   std::string eos_origin = "default", unk_origin = "default", pad_origin = "default";
   auto special = [&](const char* field, const char* fallback, std::string& origin) {
-    if (stm) {
-      if (auto v = token_field(*stm, "special_tokens_map.json", field)) {
-        origin = std::string("special_tokens_map.json field '") + field + "'";
-        return *v;
-      }
+    // Both files are validated even when one of them is not used.
+    const auto from_cfg = token_field(cfg, "tokenizer_config.json", field);
+    const auto from_stm = stm ? token_field(*stm, "special_tokens_map.json", field) : std::nullopt;
+    if (from_stm) {
+      origin = std::string("special_tokens_map.json field '") + field + "'";
+      return *from_stm;
     }
-    if (auto v = token_field(cfg, "tokenizer_config.json", field)) {
+    if (from_cfg) {
       origin = std::string("tokenizer_config.json field '") + field + "'";
-      return *v;
+      return *from_cfg;
     }
     return std::string(fallback);
   };
@@ -467,11 +468,15 @@ MarianTokenizer::MarianTokenizer(const std::filesystem::path& model_dir) {
   impl->unk = special("unk_token", "<unk>", unk_origin);
   impl->pad = special("pad_token", "<pad>", pad_origin);
   std::vector<std::string> additional;
-  if (stm) {
-    if (auto v = token_list_field(*stm, "special_tokens_map.json", "additional_special_tokens")) additional = *v;
-  }
-  if (additional.empty()) {
-    if (auto v = token_list_field(cfg, "tokenizer_config.json", "additional_special_tokens")) additional = *v;
+  {
+    const auto from_cfg = token_list_field(cfg, "tokenizer_config.json", "additional_special_tokens");
+    const auto from_stm = stm ? token_list_field(*stm, "special_tokens_map.json", "additional_special_tokens")
+                              : std::nullopt;
+    if (from_stm) {
+      additional = *from_stm;
+    } else if (from_cfg) {
+      additional = *from_cfg;
+    }
   }
   impl->clean_up = bool_field(cfg, "tokenizer_config.json", "clean_up_tokenization_spaces").value_or(true);
   const bool separate_vocabs = bool_field(cfg, "tokenizer_config.json", "separate_vocabs").value_or(false);
