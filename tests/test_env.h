@@ -9,15 +9,21 @@
 
 #include <gtest/gtest.h>
 
+#include "test_paths.h"
+
 namespace opusrt::test {
 
+// An environment variable of that name overrides the path CMake compiled in.
 inline std::filesystem::path env_path(const char* name) {
   const char* value = std::getenv(name);
-  if (value == nullptr || *value == '\0') {
-    ADD_FAILURE() << "environment variable " << name << " is not set (run the tests through ctest)";
-    return {};
-  }
-  return value;
+  if (value != nullptr && *value != '\0') return value;
+  const std::string key = name;
+  if (key == "OPUSRT_FIXTURES_DIR") return OPUSRT_TEST_FIXTURES_DIR;
+  if (key == "OPUSRT_SHARED_MODELS_DIR") return OPUSRT_TEST_SHARED_MODELS_DIR;
+  if (key == "OPUSRT_CLI") return OPUSRT_TEST_CLI;
+  if (key == "OPUSRT_SOURCE_DIR") return OPUSRT_TEST_SOURCE_DIR;
+  ADD_FAILURE() << "unknown test path " << name;
+  return {};
 }
 
 // The tiny fixture model (Optimum layout) with reference.json + reference_logits.f32.
@@ -30,9 +36,7 @@ inline std::filesystem::path fixtures_dir() { return env_path("OPUSRT_FIXTURES_D
 
 // ../shared/models/marian-tiny when present; tests that need it GTEST_SKIP() otherwise.
 inline std::optional<std::filesystem::path> shared_marian_tiny() {
-  const char* value = std::getenv("OPUSRT_SHARED_MODELS_DIR");
-  if (value == nullptr) return std::nullopt;
-  std::filesystem::path dir = std::filesystem::path(value) / "marian-tiny";
+  std::filesystem::path dir = env_path("OPUSRT_SHARED_MODELS_DIR") / "marian-tiny";
   if (!std::filesystem::exists(dir / "reference.json")) return std::nullopt;
   return dir;
 }

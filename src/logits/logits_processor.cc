@@ -45,6 +45,16 @@ void LogitsProcessorList::apply(std::span<const int64_t> sequence, std::span<flo
   for (const auto& processor : processors_) processor->apply(sequence, logits);
 }
 
+LogitsProcessorList make_processors(const GenerationConfig& generation, int64_t max_length) {
+  LogitsProcessorList list;
+  if (generation.min_length > 0)
+    list.add(std::make_unique<MinLengthProcessor>(generation.min_length, generation.eos_token_ids));
+  if (!generation.bad_words_ids.empty()) list.add(std::make_unique<BadWordsProcessor>(generation.bad_words_ids));
+  if (generation.forced_eos_token_id)
+    list.add(std::make_unique<ForcedEosProcessor>(max_length, *generation.forced_eos_token_id));
+  return list;
+}
+
 void log_softmax(std::span<float> logits) {
   if (logits.empty()) return;
   const float max = *std::max_element(logits.begin(), logits.end());

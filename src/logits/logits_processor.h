@@ -8,6 +8,8 @@
 #include <span>
 #include <vector>
 
+#include "model/model_config.h"
+
 namespace opusrt {
 
 class LogitsProcessor {
@@ -59,6 +61,9 @@ class LogitsProcessorList {
  private:
   std::vector<std::unique_ptr<LogitsProcessor>> processors_;
 };
+
+// The processors transformers' generate() builds from a generation config, in its order.
+LogitsProcessorList make_processors(const GenerationConfig& generation, int64_t max_length);
 
 // In-place log-softmax (transformers' renormalize_logits / LogitNormalization).
 void log_softmax(std::span<float> logits);

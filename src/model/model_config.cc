@@ -1,5 +1,7 @@
 #include "model/model_config.h"
 
+#include <algorithm>
+
 #include "model/json_file.h"
 #include "opusrt/error.h"
 
@@ -88,6 +90,18 @@ GenerationConfig GenerationConfig::load(const std::optional<std::filesystem::pat
   if (config.max_length < 1) fields.fail("max_length", "must be at least 1");
   if (config.num_beams < 1) fields.fail("num_beams", "must be at least 1");
   return config;
+}
+
+int64_t resolve_max_length(const GenerationConfig& generation, const ModelConfig& config,
+                           std::optional<int64_t> max_new_tokens) {
+  int64_t length = generation.max_length;
+  if (max_new_tokens) {
+    if (*max_new_tokens < 1) throw Error("max_new_tokens must be at least 1, got " + std::to_string(*max_new_tokens));
+    length = 1 + *max_new_tokens;
+  } else if (generation.max_new_tokens) {
+    length = 1 + *generation.max_new_tokens;
+  }
+  return std::min(length, config.max_position_embeddings);
 }
 
 }  // namespace opusrt

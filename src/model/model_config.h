@@ -45,4 +45,10 @@ struct GenerationConfig {
                                const std::filesystem::path& config_json);
 };
 
+// Total output length (decoder start token included) that generate() allows: 1 + max_new_tokens
+// when given (the call's, else the generation config's), else max_length; never more positions
+// than the model's position table has.
+int64_t resolve_max_length(const GenerationConfig& generation, const ModelConfig& config,
+                           std::optional<int64_t> max_new_tokens);
+
 }  // namespace opusrt

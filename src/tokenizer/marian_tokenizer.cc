@@ -307,6 +307,11 @@ struct MarianTokenizer::Impl {
   std::unordered_set<int64_t> special_ids;  // all_special_ids
   std::vector<AddedToken> added;            // never split; longest first
   PieceToId added_ids;
+  struct AddedById {
+    std::string content;
+    bool legacy = false;  // not a special token: decoded verbatim as a sub-text of its own
+  };
+  std::unordered_map<int64_t, AddedById> added_by_id;
   bool clean_up = true;
 
   const Vocab& decode_vocab() const { return target_vocab ? *target_vocab : vocab; }
@@ -407,20 +412,13 @@ struct MarianTokenizer::Impl {
     return out;
   }
 
-  std::string decode(std::span<const int64_t> ids) const {
-    const Vocab& dv = decode_vocab();
+  // MarianTokenizer.convert_tokens_to_string on one run of pieces.
+  std::string convert_tokens_to_string(const std::vector<std::string_view>& tokens) const {
     std::vector<std::string_view> current;
-    current.reserve(ids.size());
+    current.reserve(tokens.size());
     std::string out;
-    for (const int64_t id : ids) {
-      if (special_ids.contains(id)) continue;
-      const auto it = dv.id_to_piece.find(id);
-      if (it == dv.id_to_piece.end()) {
-        throw Error("decode: token id " + std::to_string(id) + " is not in " + decode_vocab_name + " (" +
-                    std::to_string(dv.piece_to_id.size()) + " entries)");
-      }
-      const std::string& piece = it->second;
-      if (is_special_string(piece)) {  // convert_tokens_to_string: specials bypass sentencepiece
+    for (const std::string_view piece : tokens) {
+      if (is_special_string(piece)) {  // specials bypass sentencepiece
         out += decode_pieces(current);
         out += piece;
         out += ' ';
@@ -431,7 +429,40 @@ struct MarianTokenizer::Impl {
     }
     out += decode_pieces(current);
     replace_all(out, kSpieceUnderline, " ");
-    std::string text(python_rstrip(python_lstrip(out)));
+    return std::string(python_rstrip(python_lstrip(out)));
+  }
+
+  std::string decode(std::span<const int64_t> ids) const {
+    const Vocab& dv = decode_vocab();
+    std::vector<std::string_view> run;
+    run.reserve(ids.size());
+    std::string text;
+    bool first = true;
+    auto emit = [&](std::string_view sub_text) {  // sub-texts are joined with " "
+      if (!first) text += ' ';
+      text += sub_text;
+      first = false;
+    };
+    for (const int64_t id : ids) {
+      if (special_ids.contains(id)) continue;
+      if (const auto added_it = added_by_id.find(id); added_it != added_by_id.end()) {
+        if (added_it->second.legacy) {
+          if (!run.empty()) emit(convert_tokens_to_string(run));
+          run.clear();
+          emit(added_it->second.content);
+        } else {
+          run.push_back(added_it->second.content);
+        }
+        continue;
+      }
+      const auto it = dv.id_to_piece.find(id);
+      if (it == dv.id_to_piece.end()) {
+        throw Error("decode: token id " + std::to_string(id) + " is not in " + decode_vocab_name + " (" +
+                    std::to_string(dv.piece_to_id.size()) + " entries)");
+      }
+      run.push_back(it->second);
+    }
+    if (!run.empty()) emit(convert_tokens_to_string(run));
     if (clean_up) clean_up_tokenization(text);
     return text;
   }
@@ -537,6 +568,11 @@ MarianTokenizer::MarianTokenizer(const std::filesystem::path& model_dir) {
     impl->special_tokens.push_back(token);
     impl->special_ids.insert(special_id(token, "additional_special_tokens", "additional special"));
   }
+  for (const auto& tok : impl->added) {
+    const bool legacy = std::find(impl->special_tokens.begin(), impl->special_tokens.end(), tok.content) ==
+                        impl->special_tokens.end();
+    impl->added_by_id.try_emplace(tok.id, Impl::AddedById{tok.content, legacy});
+  }
   std::stable_sort(impl->added.begin(), impl->added.end(),
                    [](const AddedToken& a, const AddedToken& b) { return a.content.size() > b.content.size(); });
   impl_ = std::move(impl);
@@ -553,8 +589,13 @@ std::vector<std::string> MarianTokenizer::encode_pieces(std::string_view text) c
   std::vector<std::string> pieces;
   pieces.reserve(ids.size());
   for (const int64_t id : ids) {
-    const auto it = impl_->vocab.id_to_piece.find(id);
-    pieces.push_back(it != impl_->vocab.id_to_piece.end() ? it->second : impl_->unk);
+    if (const auto added = impl_->added_by_id.find(id); added != impl_->added_by_id.end()) {
+      pieces.push_back(added->second.content);
+    } else if (const auto it = impl_->vocab.id_to_piece.find(id); it != impl_->vocab.id_to_piece.end()) {
+      pieces.push_back(it->second);
+    } else {
+      pieces.push_back(impl_->unk);
+    }
   }
   return pieces;
 }

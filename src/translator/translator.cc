@@ -92,27 +92,6 @@ struct Translator::Impl {
     return ids;
   }
 
-  int64_t max_length(const TranslateOptions& options) const {
-    int64_t length = generation.max_length;
-    if (options.max_new_tokens) {
-      if (*options.max_new_tokens < 1) throw Error("max_new_tokens must be at least 1");
-      length = 1 + *options.max_new_tokens;  // the decoder start token counts, as in transformers
-    } else if (generation.max_new_tokens) {
-      length = 1 + *generation.max_new_tokens;
-    }
-    // Decoder positions past the position table do not exist in the graph.
-    return std::min(length, config.max_position_embeddings);
-  }
-
-  LogitsProcessorList processors(int64_t max_length) const {
-    LogitsProcessorList list;
-    if (generation.min_length > 0)
-      list.add(std::make_unique<MinLengthProcessor>(generation.min_length, generation.eos_token_ids));
-    if (!generation.bad_words_ids.empty()) list.add(std::make_unique<BadWordsProcessor>(generation.bad_words_ids));
-    if (generation.forced_eos_token_id)
-      list.add(std::make_unique<ForcedEosProcessor>(max_length, *generation.forced_eos_token_id));
-    return list;
-  }
 };
 
 const char* to_string(DecoderMode mode) {
@@ -166,12 +145,12 @@ std::vector<Translation> Translator::translate_batch(std::span<const std::string
   const EncoderOutput encoded = m.encoder.run(TokenBatch::right_padded(sources, m.generation.pad_token_id));
   const double encoder_ms = ms_since(encoder_start);
 
-  const int64_t max_length = m.max_length(options);
+  const int64_t max_length = resolve_max_length(m.generation, m.config, options.max_new_tokens);
   const auto decoder_start = Clock::now();
   std::unique_ptr<DecoderSession> session = start_decoding(m.decoder, encoded);
   const GreedySearch search({m.generation.decoder_start_token_id, m.generation.pad_token_id,
                              m.generation.eos_token_ids, max_length});
-  SearchResult result = search.run(*session, encoded.rows, m.processors(max_length));
+  SearchResult result = search.run(*session, encoded.rows, make_processors(m.generation, max_length));
   const double decoder_ms = ms_since(decoder_start);
 
   std::vector<Translation> translations(texts.size());

@@ -1,0 +1,205 @@
+// The `opusrt` command line, run as a user runs it: a real process, stdin, stdout, exit code.
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <sstream>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "test_env.h"
+
+namespace opusrt::test {
+namespace {
+
+namespace fs = std::filesystem;
+
+struct Result {
+  int exit_code = -1;
+  std::string out, err;
+  std::vector<std::string> lines() const {
+    std::vector<std::string> lines;
+    std::istringstream in(out);
+    for (std::string line; std::getline(in, line);) lines.push_back(line);
+    return lines;
+  }
+};
+
+std::string slurp(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+std::string quote(const std::string& arg) {
+  std::string quoted = "'";
+  for (char c : arg) quoted += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return quoted + "'";
+}
+
+Result run_cli(const std::vector<std::string>& args, const std::string& input = "") {
+  const fs::path base = fs::temp_directory_path() / ("opusrt-cli-" + std::to_string(::getpid()));
+  const fs::path in = base.string() + ".in", out = base.string() + ".out", err = base.string() + ".err";
+  std::ofstream(in, std::ios::binary) << input;
+  std::string command = quote(env_path("OPUSRT_CLI").string());
+  for (const std::string& arg : args) command += " " + quote(arg);
+  command += " < " + quote(in.string()) + " > " + quote(out.string()) + " 2> " + quote(err.string());
+  const int status = std::system(command.c_str());
+  Result result;
+  result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  result.out = slurp(out);
+  result.err = slurp(err);
+  fs::remove(in);
+  fs::remove(out);
+  fs::remove(err);
+  return result;
+}
+
+TEST(Cli, HelpOnEveryCommand) {
+  for (const std::vector<std::string>& args :
+       {std::vector<std::string>{"--help"}, {"translate", "--help"}, {"inspect", "--help"}}) {
+    const Result r = run_cli(args);
+    EXPECT_EQ(r.exit_code, 0) << args.front();
+    EXPECT_NE(r.out.find("--"), std::string::npos);
+  }
+  EXPECT_NE(run_cli({"translate", "--help"}).out.find("--max-new-tokens"), std::string::npos);
+  EXPECT_NE(run_cli({"translate", "--help"}).out.find("--decoder"), std::string::npos);
+}
+
+TEST(Cli, MissingModelIsOneClearMessageAndNonZeroExit) {
+  const Result r = run_cli({"translate", "--model", "/nonexistent/model"}, "Hello\n");
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.err.find("/nonexistent/model"), std::string::npos) << r.err;
+  EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+  EXPECT_TRUE(r.out.empty());
+}
+
+TEST(Cli, RequiredModelAndBadOptionValues) {
+  EXPECT_NE(run_cli({"translate"}).exit_code, 0);
+  EXPECT_NE(run_cli({"translate", "--model", tiny_model_dir().string(), "--decoder", "fast"}).exit_code, 0);
+  EXPECT_NE(run_cli({"translate", "--model", tiny_model_dir().string(), "--max-new-tokens", "0"}).exit_code, 0);
+  EXPECT_NE(run_cli({"frobnicate"}).exit_code, 0);
+}
+
+TEST(Cli, OneOutputLinePerInputLineAndEmptyStaysEmpty) {
+  const Result r = run_cli({"translate", "--model", tiny_model_dir().string(), "--max-new-tokens", "20"},
+                           "Hello world.\n\nWhat time is it?\n\n");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const std::vector<std::string> lines = r.lines();
+  ASSERT_EQ(lines.size(), 4u);
+  EXPECT_FALSE(lines[0].empty());
+  EXPECT_TRUE(lines[1].empty());
+  EXPECT_FALSE(lines[2].empty());
+  EXPECT_TRUE(lines[3].empty());
+}
+
+TEST(Cli, CrlfInputGivesCrlfOutput) {
+  const Result r = run_cli({"translate", "--model", tiny_model_dir().string(), "--max-new-tokens", "10"},
+                           "Hello world.\r\nHi\r\n");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const std::vector<std::string> lines = r.lines();
+  ASSERT_EQ(lines.size(), 2u);
+  for (const std::string& line : lines) EXPECT_TRUE(!line.empty() && line.back() == '\r');
+}
+
+TEST(Cli, JsonlHasIdsTextAndTimings) {
+  const Result r = run_cli({"translate", "--model", tiny_model_dir().string(), "--max-new-tokens", "12", "--output",
+                            "jsonl", "--beams", "1"},
+                           "Hello world.\n");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const nlohmann::json line = nlohmann::json::parse(r.lines().at(0));
+  const std::vector<int64_t> output_ids = line.at("output_ids");
+  ASSERT_GE(output_ids.size(), 2u);
+  EXPECT_LE(output_ids.size(), 13u);
+  std::ifstream config_file(tiny_model_dir() / "config.json");
+  const nlohmann::json config = nlohmann::json::parse(config_file);
+  EXPECT_EQ(output_ids.front(), config.at("decoder_start_token_id").get<int64_t>());
+  EXPECT_EQ(line.at("source_ids").back(), 0);
+  EXPECT_TRUE(line.at("text").is_string());
+  for (const char* key : {"encoder", "decoder", "total"}) EXPECT_GE(line.at("timings_ms").at(key).get<double>(), 0.0);
+}
+
+TEST(Cli, TargetLanguagePrependsItsToken) {
+  const Result r = run_cli({"translate", "--model", tiny_model_dir().string(), "--max-new-tokens", "5", "--output",
+                            "jsonl", "--target-lang", "cmn_Hans"},
+                           "Hello world.\n>>cmn_Hant<< Hello world.\n");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto lines = r.lines();
+  const std::vector<int64_t> with_flag = nlohmann::json::parse(lines.at(0)).at("source_ids");
+  const std::vector<int64_t> with_own = nlohmann::json::parse(lines.at(1)).at("source_ids");
+  EXPECT_NE(with_flag.front(), with_own.front());  // a text's own >>xx<< wins
+  EXPECT_EQ(with_flag.size(), with_own.size());
+  const Result unknown =
+      run_cli({"translate", "--model", tiny_model_dir().string(), "--target-lang", "xx_Nope"}, "Hello\n");
+  EXPECT_NE(unknown.exit_code, 0);
+  EXPECT_NE(unknown.err.find(">>xx_Nope<<"), std::string::npos) << unknown.err;
+}
+
+TEST(Cli, BeamsAboveOneAreNotSupportedYet) {
+  const Result r = run_cli({"translate", "--model", tiny_model_dir().string(), "--beams", "4"}, "Hello\n");
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.err.find("not supported yet"), std::string::npos) << r.err;
+}
+
+TEST(Cli, InvalidUtf8NamesTheLine) {
+  const Result r = run_cli({"translate", "--model", tiny_model_dir().string(), "--max-new-tokens", "5"},
+                           "Hello\nbad \xC3\x28 byte\n");
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.err.find("line 2"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("UTF-8"), std::string::npos) << r.err;
+}
+
+TEST(Cli, InspectPassesOnTheFixtureModel) {
+  const Result r = run_cli({"inspect", "--model", tiny_model_dir().string()});
+  EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_NE(r.out.find("present.0.decoder.key"), std::string::npos);
+  EXPECT_NE(r.out.find("use_cache_branch"), std::string::npos);
+  EXPECT_NE(r.out.find("all checks passed"), std::string::npos);
+}
+
+TEST(Cli, InspectFailsOnABrokenModel) {
+  const fs::path dir = fs::temp_directory_path() / ("opusrt-cli-broken-" + std::to_string(::getpid()));
+  fs::remove_all(dir);
+  fs::copy(tiny_model_dir(), dir, fs::copy_options::recursive);
+  fs::resize_file(dir / "decoder_with_past_model.onnx", 100);
+  const Result r = run_cli({"inspect", "--model", dir.string()});
+  fs::remove_all(dir);
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.out.find("FAIL"), std::string::npos);
+}
+
+// The acceptance run: the CLI reproduces transformers' greedy output on all 30 cases, with
+// each decoder. Cases with newlines or empty text go in as JSON strings (--input-format jsonl).
+class CliSharedConformance : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(CliSharedConformance, ReproducesAllThirtyGreedyCases) {
+  OPUSRT_REQUIRE_SHARED_MODEL(dir);
+  std::ifstream in(dir / "reference.json");
+  const nlohmann::json reference = nlohmann::json::parse(in);
+  std::string input;
+  for (const auto& c : reference["cases"]) input += nlohmann::json(c["text"]).dump() + "\n";
+  const Result r = run_cli({"translate", "--model", dir.string(), "--beams", "1", "--max-new-tokens", "40",
+                            "--output", "jsonl", "--input-format", "jsonl", "--decoder", GetParam()},
+                           input);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const std::vector<std::string> lines = r.lines();
+  ASSERT_EQ(lines.size(), reference["cases"].size());
+  for (size_t i = 0; i < lines.size(); ++i) {
+    const nlohmann::json out = nlohmann::json::parse(lines[i]);
+    const auto& c = reference["cases"][i];
+    EXPECT_EQ(out["output_ids"], c["greedy"]["output_ids"]) << "case " << i;
+    EXPECT_EQ(out["text"], c["greedy"]["text"]) << "case " << i;
+    EXPECT_EQ(out["source_ids"], c["source_ids"]) << "case " << i;
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Decoders, CliSharedConformance, ::testing::Values("merged", "split", "recompute"));
+
+TEST(Cli, InspectPassesOnTheSharedModel) {
+  OPUSRT_REQUIRE_SHARED_MODEL(dir);
+  const Result r = run_cli({"inspect", "--model", dir.string()});
+  EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+}
+
+}  // namespace
+}  // namespace opusrt::test

@@ -1,0 +1,97 @@
+// The engine against the project's own NumPy reference of the Marian forward pass and greedy
+// decoding (scripts/fixtures/marian_numpy.py) on the tiny fixture model: ids exactly, raw
+// logits of every step within 1e-4, for every input of scripts/fixtures/test_sentences.txt.
+#include <cmath>
+#include <fstream>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "engine_harness.h"
+#include "opusrt/translator.h"
+#include "test_env.h"
+
+namespace opusrt::test {
+namespace {
+
+constexpr double kTolerance = 1e-4;
+
+struct Reference {
+  nlohmann::json json;
+  std::vector<float> logits;
+};
+
+Reference load_reference(const std::filesystem::path& dir) {
+  Reference reference;
+  std::ifstream in(dir / "reference.json");
+  EXPECT_TRUE(in) << "missing " << (dir / "reference.json");
+  reference.json = nlohmann::json::parse(in);
+  std::ifstream blob(dir / reference.json["logits_file"].get<std::string>(), std::ios::binary | std::ios::ate);
+  EXPECT_TRUE(blob) << "missing the reference logits file";
+  const std::streamsize bytes = blob.tellg();
+  blob.seekg(0);
+  reference.logits.resize(bytes / sizeof(float));
+  blob.read(reinterpret_cast<char*>(reference.logits.data()), bytes);
+  return reference;
+}
+
+TEST(NumpyReference, HasAtLeastTwentyCases) {
+  const Reference reference = load_reference(tiny_model_dir());
+  EXPECT_GE(reference.json["cases"].size(), 20u);
+}
+
+class NumpyReferenceTest : public ::testing::TestWithParam<DecoderMode> {};
+
+TEST_P(NumpyReferenceTest, TokenIdsAndEveryStepsLogits) {
+  const Reference reference = load_reference(tiny_model_dir());
+  const Engine engine(tiny_model_dir(), GetParam());
+  const int64_t max_new_tokens = reference.json["max_new_tokens"].get<int64_t>();
+  for (const auto& c : reference.json["cases"]) {
+    SCOPED_TRACE("input: " + c["text"].get<std::string>());
+    const auto source_ids = c["source_ids"].get<std::vector<int64_t>>();
+    EXPECT_EQ(engine.tokenizer.encode(c["text"].get<std::string>()), source_ids);
+    const GreedyRun run = engine.greedy(source_ids, max_new_tokens);
+    EXPECT_EQ(run.output_ids, c["greedy"]["output_ids"].get<std::vector<int64_t>>());
+    EXPECT_EQ(engine.tokenizer.decode(run.output_ids), c["greedy"]["text"].get<std::string>());
+
+    const size_t offset = c["logits"]["offset"].get<size_t>();
+    const size_t steps = c["logits"]["steps"].get<size_t>();
+    const size_t vocab = c["logits"]["vocab"].get<size_t>();
+    ASSERT_EQ(run.raw_logits.size(), steps);
+    double worst = 0;
+    for (size_t step = 0; step < steps; ++step) {
+      ASSERT_EQ(run.raw_logits[step].size(), vocab);
+      for (size_t id = 0; id < vocab; ++id)
+        worst = std::max(worst, std::fabs(static_cast<double>(run.raw_logits[step][id]) -
+                                          reference.logits[offset + step * vocab + id]));
+    }
+    EXPECT_LE(worst, kTolerance);
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Decoders, NumpyReferenceTest,
+                         ::testing::Values(DecoderMode::kMerged, DecoderMode::kSplit, DecoderMode::kRecompute),
+                         [](const auto& info) { return std::string(to_string(info.param)); });
+
+TEST(NumpyReference, EncoderChecksums) {
+  const Reference reference = load_reference(tiny_model_dir());
+  const Engine engine(tiny_model_dir(), DecoderMode::kMerged);
+  for (const auto& expected : reference.json["encoder"]) {
+    const auto& c = reference.json["cases"][expected["case"].get<size_t>()];
+    const EncoderOutput out = engine.encode(c["source_ids"].get<std::vector<int64_t>>());
+    EXPECT_EQ(out.hidden_states.shape(), expected["shape"].get<std::vector<int64_t>>());
+    const std::vector<float> values = out.hidden_states.to_float_vector();
+    double sum = 0, abs_sum = 0;
+    for (float v : values) {
+      sum += v;
+      abs_sum += std::fabs(v);
+    }
+    EXPECT_NEAR(sum, expected["sum"].get<double>(), kTolerance * std::max(1.0, values.size() / 100.0));
+    EXPECT_NEAR(abs_sum, expected["abs_sum"].get<double>(), kTolerance * std::max(1.0, values.size() / 100.0));
+    const auto first8 = expected["first8"].get<std::vector<double>>();
+    for (size_t i = 0; i < first8.size(); ++i) EXPECT_NEAR(values[i], first8[i], kTolerance);
+  }
+}
+
+}  // namespace
+}  // namespace opusrt::test

@@ -1,0 +1,76 @@
+#pragma once
+
+// The engine's stages wired together by hand, so tests can look inside a run (raw logits per
+// step, the KV cache length per step) that the Translator facade keeps to itself.
+#include <filesystem>
+#include <optional>
+#include <vector>
+
+#include "decoder/cached_decoder.h"
+#include "decoder/decoder_graphs.h"
+#include "encoder/encoder.h"
+#include "logits/logits_processor.h"
+#include "model/model_config.h"
+#include "model/model_files.h"
+#include "search/greedy_search.h"
+#include "tokenizer/marian_tokenizer.h"
+
+namespace opusrt::test {
+
+struct GreedyRun {
+  std::vector<int64_t> output_ids;
+  std::vector<std::vector<float>> raw_logits;  // per step, before processors
+  std::vector<int64_t> past_lengths;           // decoder past after each step
+};
+
+class Engine {
+ public:
+  Engine(const std::filesystem::path& model_dir, DecoderMode mode)
+      : files(ModelFiles::find(model_dir)),
+        config(ModelConfig::load(files.config)),
+        generation(GenerationConfig::load(files.generation_config, files.config)),
+        tokenizer(files.root),
+        encoder(runtime::Session(files.encoder, {}), config),
+        graphs(files, config, {}, mode) {}
+
+  GreedyRun greedy(const std::vector<int64_t>& source_ids, int64_t max_new_tokens) const {
+    const EncoderOutput encoded =
+        encoder.run(TokenBatch::right_padded(std::span(&source_ids, 1), generation.pad_token_id));
+    std::unique_ptr<DecoderSession> decoder = start_decoding(graphs, encoded);
+    const int64_t max_length = resolve_max_length(generation, config, max_new_tokens);
+    GreedySearch search({generation.decoder_start_token_id, generation.pad_token_id, generation.eos_token_ids,
+                         max_length});
+    GreedyRun run;
+    const SearchResult result =
+        search.run(*decoder, 1, make_processors(generation, max_length), [&](int64_t, const StepLogits& logits) {
+          auto row = logits.row(0);
+          run.raw_logits.emplace_back(row.begin(), row.end());
+          run.past_lengths.push_back(decoder->past_length());
+        });
+    run.output_ids = result.sequences.front();
+    return run;
+  }
+
+  std::vector<std::vector<int64_t>> greedy_batch(const std::vector<std::vector<int64_t>>& sources,
+                                                 int64_t max_new_tokens) const {
+    const EncoderOutput encoded = encoder.run(TokenBatch::right_padded(sources, generation.pad_token_id));
+    std::unique_ptr<DecoderSession> decoder = start_decoding(graphs, encoded);
+    const int64_t max_length = resolve_max_length(generation, config, max_new_tokens);
+    GreedySearch search({generation.decoder_start_token_id, generation.pad_token_id, generation.eos_token_ids,
+                         max_length});
+    return search.run(*decoder, encoded.rows, make_processors(generation, max_length)).sequences;
+  }
+
+  EncoderOutput encode(const std::vector<int64_t>& source_ids) const {
+    return encoder.run(TokenBatch::right_padded(std::span(&source_ids, 1), generation.pad_token_id));
+  }
+
+  ModelFiles files;
+  ModelConfig config;
+  GenerationConfig generation;
+  MarianTokenizer tokenizer;
+  Encoder encoder;
+  DecoderGraphs graphs;
+};
+
+}  // namespace opusrt::test
