@@ -33,8 +33,15 @@ std::string slurp(const fs::path& path) {
 
 std::string quote(const std::string& arg) {
   std::string quoted = "'";
-  for (char c : arg) quoted += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  return quoted + "'";
+  for (char c : arg) {
+    if (c == '\'') {
+      quoted.append("'\\''");
+    } else {
+      quoted.push_back(c);
+    }
+  }
+  quoted.push_back('\'');
+  return quoted;
 }
 
 Result run_cli(const std::vector<std::string>& args, const std::string& input = "") {
@@ -42,8 +49,9 @@ Result run_cli(const std::vector<std::string>& args, const std::string& input = 
   const fs::path in = base.string() + ".in", out = base.string() + ".out", err = base.string() + ".err";
   std::ofstream(in, std::ios::binary) << input;
   std::string command = quote(env_path("OPUSRT_CLI").string());
-  for (const std::string& arg : args) command += " " + quote(arg);
-  command += " < " + quote(in.string()) + " > " + quote(out.string()) + " 2> " + quote(err.string());
+  for (const std::string& arg : args) command.append(" ").append(quote(arg));
+  command.append(" < ").append(quote(in.string())).append(" > ").append(quote(out.string()));
+  command.append(" 2> ").append(quote(err.string()));
   const int status = std::system(command.c_str());
   Result result;
   result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
