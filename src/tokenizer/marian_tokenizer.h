@@ -26,7 +26,9 @@
 // decode(ids): specials (eos, unk, pad) are skipped, the rest map to pieces through vocab.json
 //   (target_vocab.json with separate_vocabs), runs of pieces are detokenised with target.spm
 //   (pieces target.spm does not know pass through verbatim), U+2581 becomes ' ', the result is
-//   stripped of (Unicode, Python str.strip) whitespace, then, if clean_up_tokenization_spaces
+//   stripped of (Unicode, Python str.strip) whitespace. A non-special entry of
+//   added_tokens_decoder is not detokenised: it becomes a sub-text of its own and the sub-texts
+//   are joined with " " (transformers' legacy added tokens). Then, if clean_up_tokenization_spaces
 //   (default true), " ." -> ".", " ?" -> "?", " !" -> "!", " ," -> ",", " ' " -> "'",
 //   " n't" -> "n't", " 'm" -> "'m", " 's" -> "'s", " 've" -> "'ve", " 're" -> "'re" in turn.
 //
