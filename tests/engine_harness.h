@@ -34,31 +34,34 @@ class Engine {
         graphs(files, config, {}, mode) {}
 
   GreedyRun greedy(const std::vector<int64_t>& source_ids, int64_t max_new_tokens) const {
-    const EncoderOutput encoded =
-        encoder.run(TokenBatch::right_padded(std::span(&source_ids, 1), generation.pad_token_id));
-    std::unique_ptr<DecoderSession> decoder = start_decoding(graphs, encoded);
+    std::unique_ptr<DecoderSession> decoder = start_decoding(graphs, encode(source_ids));
     const int64_t max_length = resolve_max_length(generation, config, max_new_tokens);
     GreedySearch search({generation.decoder_start_token_id, generation.pad_token_id, generation.eos_token_ids,
                          max_length});
     GreedyRun run;
     const SearchResult result =
-        search.run(*decoder, 1, make_processors(generation, max_length), [&](int64_t, const StepLogits& logits) {
+        search.run(*decoder, 1, make_processors(generation, max_length),
+                   [&](int64_t, const StepLogits& logits, std::span<const int64_t>) {
           auto row = logits.row(0);
           run.raw_logits.emplace_back(row.begin(), row.end());
           run.past_lengths.push_back(decoder->past_length());
         });
-    run.output_ids = result.sequences.front();
+    run.output_ids = result.hypotheses.front().front().ids;
     return run;
   }
 
   std::vector<std::vector<int64_t>> greedy_batch(const std::vector<std::vector<int64_t>>& sources,
                                                  int64_t max_new_tokens) const {
-    const EncoderOutput encoded = encoder.run(TokenBatch::right_padded(sources, generation.pad_token_id));
-    std::unique_ptr<DecoderSession> decoder = start_decoding(graphs, encoded);
+    EncoderOutput encoded = encoder.run(TokenBatch::right_padded(sources, generation.pad_token_id));
+    const int64_t rows = encoded.rows;
+    std::unique_ptr<DecoderSession> decoder = start_decoding(graphs, std::move(encoded));
     const int64_t max_length = resolve_max_length(generation, config, max_new_tokens);
     GreedySearch search({generation.decoder_start_token_id, generation.pad_token_id, generation.eos_token_ids,
                          max_length});
-    return search.run(*decoder, encoded.rows, make_processors(generation, max_length)).sequences;
+    std::vector<std::vector<int64_t>> outputs;
+    for (auto& hypotheses : search.run(*decoder, rows, make_processors(generation, max_length)).hypotheses)
+      outputs.push_back(hypotheses.front().ids);
+    return outputs;
   }
 
   EncoderOutput encode(const std::vector<int64_t>& source_ids) const {
@@ -74,3 +77,8 @@ class Engine {
 };
 
 }  // namespace opusrt::test
+
+namespace opusrt {
+// Readable test names for parameterised tests over decoder modes.
+inline void PrintTo(DecoderMode mode, std::ostream* out) { *out << to_string(mode); }
+}  // namespace opusrt

@@ -38,10 +38,14 @@ struct TranslatorConfig {
   int intra_op_threads = 0;  // 0: ONNX Runtime's default (one per physical core)
 };
 
-// Per call; unset fields take the model's generation_config.json values.
+// Per call; unset fields take the model's generation_config.json values (transformers'
+// generate() semantics throughout).
 struct TranslateOptions {
-  std::optional<int> num_beams;               // only 1 (greedy) is implemented so far
+  std::optional<int> num_beams;               // 1: greedy; default: generation_config num_beams
   std::optional<int64_t> max_new_tokens;      // default: up to generation_config max_length
+  std::optional<double> length_penalty;       // beam score = sum log-probs / length ^ length_penalty
+  std::optional<std::string> early_stopping;  // beam search: "true" | "false" | "never"
+  std::optional<int> num_return_sequences;    // n-best, at most num_beams; fills Translation::n_best
   std::string target_lang;                    // e.g. "cmn_Hans": prepends >>cmn_Hans<< unless the text has a >>xx<<
 };
 
@@ -51,10 +55,18 @@ struct Timings {
   double total_ms = 0;  // tokenize + encoder + decoder + detokenize
 };
 
+struct Alternative {
+  std::string text;
+  std::vector<int64_t> output_ids;
+  double score = 0;
+};
+
 struct Translation {
   std::string text;
   std::vector<int64_t> source_ids;  // as MarianTokenizer gives them, </s> last
   std::vector<int64_t> output_ids;  // as transformers generate() returns them: start token first, </s> last unless cut
+  double score = 0;                 // beam: transformers' sequence_score; greedy: the same formula on its path
+  std::vector<Alternative> n_best;  // with num_return_sequences > 1: best first (the first is this translation)
   Timings timings;                  // for a batch, the batch's times
 };
 

@@ -19,9 +19,44 @@ StepLogits last_position_logits(runtime::Tensor& logits, int64_t rows, std::vect
 
 }  // namespace
 
-CachedDecoder::CachedDecoder(const DecoderGraphs& graphs, const EncoderOutput& encoder)
-    : graphs_(graphs), encoder_(encoder), cache_(graphs.layers()) {
+CachedDecoder::CachedDecoder(const DecoderGraphs& graphs, EncoderOutput encoder)
+    : graphs_(graphs), encoder_(std::move(encoder)), cache_(graphs.layers()) {
   if (graphs.mode() == DecoderMode::kRecompute) throw Error("CachedDecoder: the graphs were loaded for recompute");
+  for (int64_t row = 0; row < encoder_.rows; ++row) encoder_rows_.push_back(row);
+}
+
+void CachedDecoder::drop_encoder_hidden_states() {
+  // From step 1 on the encoder states live in the cached encoder K/V; the cached branch ignores
+  // encoder_hidden_states, so an empty [B, 0, D] stands in and the memory is released.
+  std::vector<int64_t> shape = encoder_.hidden_states.shape();
+  shape[0] = encoder_.rows;
+  shape[1] = 0;
+  encoder_.hidden_states = runtime::Tensor::zeros(encoder_.hidden_states.type(), shape);
+}
+
+void CachedDecoder::select_rows(std::span<const int64_t> rows) {
+  if (is_identity_selection(rows, encoder_.rows)) return;
+  std::vector<int64_t> selected_sources;
+  selected_sources.reserve(rows.size());
+  for (int64_t row : rows) {
+    if (row < 0 || row >= encoder_.rows)
+      throw Error("decoder: select_rows: row " + std::to_string(row) + " of " + std::to_string(encoder_.rows));
+    selected_sources.push_back(encoder_rows_[row]);
+  }
+  // Beams of one sentence share its encoder K/V; only a change of sentences moves them.
+  const bool sources_change = selected_sources != encoder_rows_;
+  if (sources_change) {
+    encoder_.attention_mask = runtime::gather_rows(encoder_.attention_mask, rows);
+    if (cache_.empty()) {
+      encoder_.hidden_states = runtime::gather_rows(encoder_.hidden_states, rows);
+    }
+  }
+  encoder_.rows = static_cast<int64_t>(rows.size());
+  encoder_rows_ = std::move(selected_sources);
+  if (!cache_.empty()) {
+    cache_.select_rows(rows, sources_change);
+    if (sources_change) drop_encoder_hidden_states();
+  }
 }
 
 StepLogits CachedDecoder::step(std::span<const int64_t> tokens) {
@@ -46,6 +81,7 @@ StepLogits CachedDecoder::step(std::span<const int64_t> tokens) {
       encoder_values.push_back(std::move(outputs[4 + 4 * layer]));
     }
     cache_.start(std::move(keys), std::move(values), std::move(encoder_keys), std::move(encoder_values));
+    drop_encoder_hidden_states();
   } else {
     for (int64_t layer = 0; layer < layers; ++layer) {
       keys.push_back(std::move(outputs[1 + 2 * layer]));
@@ -86,7 +122,7 @@ std::vector<runtime::Tensor> CachedDecoder::run_cached_step(const runtime::Tenso
   GraphInputs inputs;
   inputs.offer("input_ids", input_ids);
   inputs.offer("encoder_attention_mask", encoder_.attention_mask);
-  // The cached branch ignores encoder_hidden_states; the real tensor costs nothing to feed.
+  // The merged graph declares encoder_hidden_states in both branches; the cached one ignores it.
   inputs.offer("encoder_hidden_states", encoder_.hidden_states);
   inputs.offer("use_cache_branch", use_cache);
   for (int64_t layer = 0; layer < graphs_.layers(); ++layer) {

@@ -15,18 +15,22 @@ namespace opusrt {
 
 class CachedDecoder final : public DecoderSession {
  public:
-  CachedDecoder(const DecoderGraphs& graphs, const EncoderOutput& encoder);
+  CachedDecoder(const DecoderGraphs& graphs, EncoderOutput encoder);
 
   StepLogits step(std::span<const int64_t> tokens) override;
+  void select_rows(std::span<const int64_t> rows) override;
+  int64_t rows() const override { return encoder_.rows; }
   int64_t past_length() const override { return cache_.decoder_length(); }
   const KvCache& cache() const { return cache_; }
 
  private:
   std::vector<runtime::Tensor> run_first_step(const runtime::Tensor& input_ids);
   std::vector<runtime::Tensor> run_cached_step(const runtime::Tensor& input_ids);
+  void drop_encoder_hidden_states();
 
   const DecoderGraphs& graphs_;
-  const EncoderOutput& encoder_;
+  EncoderOutput encoder_;              // after step 0 its hidden states are an empty [B, 0, D]
+  std::vector<int64_t> encoder_rows_;  // which source sentence each row decodes
   KvCache cache_;
   runtime::Tensor logits_;
   std::vector<float> widened_logits_;  // only for float16 graphs

@@ -28,11 +28,19 @@ class DecoderSession {
   // valid until the next call.
   virtual StepLogits step(std::span<const int64_t> tokens) = 0;
 
+  // Row i of the next step continues row rows[i] of the last one: beam search reorders its
+  // beams, a batch drops finished rows. Identity selections cost nothing.
+  virtual void select_rows(std::span<const int64_t> rows) = 0;
+  virtual int64_t rows() const = 0;
+
   // Decoder positions the next step attends to: the cached past (or, without cache, the prefix).
   virtual int64_t past_length() const = 0;
 };
 
-// Starts decoding a batch in the graphs' mode. `encoder` must outlive the session.
-std::unique_ptr<DecoderSession> start_decoding(const DecoderGraphs& graphs, const EncoderOutput& encoder);
+// Starts decoding a batch in the graphs' mode; the session owns the encoder output from here.
+std::unique_ptr<DecoderSession> start_decoding(const DecoderGraphs& graphs, EncoderOutput encoder);
+
+// True when rows is 0, 1, ..., n-1 for a batch of n rows.
+bool is_identity_selection(std::span<const int64_t> rows, int64_t batch_rows);
 
 }  // namespace opusrt

@@ -59,4 +59,17 @@ void KvCache::advance(std::vector<runtime::Tensor> decoder_keys, std::vector<run
   decoder_length_ = length;
 }
 
+void KvCache::select_rows(std::span<const int64_t> rows, bool include_encoder) {
+  if (empty()) return;
+  auto gather_all = [&](std::vector<runtime::Tensor>& tensors) {
+    for (runtime::Tensor& tensor : tensors) tensor = runtime::gather_rows(tensor, rows);
+  };
+  gather_all(decoder_key_);
+  gather_all(decoder_value_);
+  if (include_encoder) {
+    gather_all(encoder_key_);
+    gather_all(encoder_value_);
+  }
+}
+
 }  // namespace opusrt

@@ -28,6 +28,10 @@ class KvCache {
   // Later steps: the new decoder K/V, which must be exactly one position longer.
   void advance(std::vector<runtime::Tensor> decoder_keys, std::vector<runtime::Tensor> decoder_values);
 
+  // Row i continues row rows[i]: beam reorders (decoder K/V only: a sentence's beams share
+  // their encoder K/V) and batch shrinks (encoder K/V too, `include_encoder`).
+  void select_rows(std::span<const int64_t> rows, bool include_encoder);
+
   const runtime::Tensor& decoder_key(int64_t layer) const { return decoder_key_.at(layer); }
   const runtime::Tensor& decoder_value(int64_t layer) const { return decoder_value_.at(layer); }
   const runtime::Tensor& encoder_key(int64_t layer) const { return encoder_key_.at(layer); }

@@ -5,8 +5,21 @@
 
 namespace opusrt {
 
-RecomputeDecoder::RecomputeDecoder(const DecoderGraphs& graphs, const EncoderOutput& encoder)
-    : graphs_(graphs), encoder_(encoder), prefixes_(encoder.rows) {}
+RecomputeDecoder::RecomputeDecoder(const DecoderGraphs& graphs, EncoderOutput encoder)
+    : graphs_(graphs), encoder_(std::move(encoder)), prefixes_(encoder_.rows) {}
+
+void RecomputeDecoder::select_rows(std::span<const int64_t> rows) {
+  if (is_identity_selection(rows, encoder_.rows)) return;
+  std::vector<std::vector<int64_t>> prefixes;
+  prefixes.reserve(rows.size());
+  for (int64_t row : rows) {
+    if (row < 0 || row >= encoder_.rows)
+      throw Error("decoder: select_rows: row " + std::to_string(row) + " of " + std::to_string(encoder_.rows));
+    prefixes.push_back(prefixes_[row]);
+  }
+  prefixes_ = std::move(prefixes);
+  encoder_ = encoder_.select_rows(rows);
+}
 
 StepLogits RecomputeDecoder::step(std::span<const int64_t> tokens) {
   if (static_cast<int64_t>(tokens.size()) != encoder_.rows)

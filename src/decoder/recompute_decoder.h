@@ -10,14 +10,16 @@ namespace opusrt {
 
 class RecomputeDecoder final : public DecoderSession {
  public:
-  RecomputeDecoder(const DecoderGraphs& graphs, const EncoderOutput& encoder);
+  RecomputeDecoder(const DecoderGraphs& graphs, EncoderOutput encoder);
 
   StepLogits step(std::span<const int64_t> tokens) override;
+  void select_rows(std::span<const int64_t> rows) override;
+  int64_t rows() const override { return encoder_.rows; }
   int64_t past_length() const override { return prefix_length_; }
 
  private:
   const DecoderGraphs& graphs_;
-  const EncoderOutput& encoder_;
+  EncoderOutput encoder_;
   std::vector<std::vector<int64_t>> prefixes_;  // per batch row
   int64_t prefix_length_ = 0;
   std::vector<float> last_logits_;

@@ -153,7 +153,7 @@ class Inspector {
 
     DecoderRun run;
     const bool ok = attempt(which + " step 0 and step 1 run", [&] {
-      CachedDecoder decoder(*graphs, encoded_);
+      CachedDecoder decoder(*graphs, fresh_encoding());
       const int64_t start[] = {generation_->decoder_start_token_id};
       run.step0_logits = copy_row(decoder.step(start));
       record_cache(which + " step 0 (no cache, placeholder past " +
@@ -172,7 +172,7 @@ class Inspector {
     if (mode == DecoderMode::kMerged && graphs->placeholder_past_length() == 0) {
       attempt("merged: placeholder past of length 0 and 1 give the same step 0", [&] {
         graphs->require_placeholder_length_one();
-        CachedDecoder decoder(*graphs, encoded_);
+        CachedDecoder decoder(*graphs, fresh_encoding());
         const int64_t start[] = {generation_->decoder_start_token_id};
         const double diff = max_abs_diff(copy_row(decoder.step(start)), run.step0_logits);
         if (diff > kLogitTolerance) throw Error("max |diff| " + number(diff));
@@ -180,6 +180,12 @@ class Inspector {
       });
     }
     return run;
+  }
+
+  // Each decoder run takes ownership of its encoder output: a copy of the probe's.
+  EncoderOutput fresh_encoding() const {
+    const int64_t row[] = {0};
+    return encoded_.select_rows(row);
   }
 
   void check_step0(const std::string& which, const KvCache& cache) {
@@ -212,7 +218,7 @@ class Inspector {
     DecoderRun run;
     const bool ok = attempt("recompute (no cache) step 0 and step 1 run", [&] {
       DecoderGraphs graphs(files_, *config_, session_config_, DecoderMode::kRecompute);
-      RecomputeDecoder decoder(graphs, encoded_);
+      RecomputeDecoder decoder(graphs, fresh_encoding());
       const int64_t start[] = {generation_->decoder_start_token_id};
       run.step0_logits = copy_row(decoder.step(start));
       const int64_t next[] = {pick_token(run.step0_logits, generation_->pad_token_id)};

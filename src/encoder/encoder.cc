@@ -19,6 +19,15 @@ TokenBatch TokenBatch::right_padded(std::span<const std::vector<int64_t>> sequen
   return batch;
 }
 
+EncoderOutput EncoderOutput::select_rows(std::span<const int64_t> selected) const {
+  EncoderOutput out;
+  out.hidden_states = runtime::gather_rows(hidden_states, selected);
+  out.attention_mask = runtime::gather_rows(attention_mask, selected);
+  out.rows = static_cast<int64_t>(selected.size());
+  out.length = length;
+  return out;
+}
+
 Encoder::Encoder(runtime::Session session, const ModelConfig& config) : session_(std::move(session)) {
   const std::string file = session_.path().filename().string();
   for (const char* name : {"input_ids", "attention_mask"}) {

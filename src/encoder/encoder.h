@@ -25,6 +25,9 @@ struct EncoderOutput {
   runtime::Tensor attention_mask;  // [B, S] int64, also the decoder's encoder_attention_mask
   int64_t rows = 0;
   int64_t length = 0;
+
+  // Row i of the result is row rows[i] of this one (beams repeat a sentence's row).
+  EncoderOutput select_rows(std::span<const int64_t> rows) const;
 };
 
 class Encoder {

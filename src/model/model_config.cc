@@ -87,6 +87,17 @@ GenerationConfig GenerationConfig::load(const std::optional<std::filesystem::pat
   config.num_beams = static_cast<int>(fields.optional_int("num_beams").value_or(1));
   config.length_penalty = fields.optional_number("length_penalty").value_or(1.0);
   config.renormalize_logits = fields.optional_bool("renormalize_logits").value_or(false);
+  config.num_return_sequences = static_cast<int>(fields.optional_int("num_return_sequences").value_or(1));
+  if (fields.has("early_stopping")) {
+    const nlohmann::json& value = fields.raw("early_stopping");
+    if (value.is_boolean()) {
+      config.early_stopping = value.get<bool>() ? "true" : "false";
+    } else if (value.is_string() && value.get<std::string>() == "never") {
+      config.early_stopping = "never";
+    } else {
+      fields.fail("early_stopping", "must be true, false or \"never\", got " + value.dump());
+    }
+  }
   if (config.max_length < 1) fields.fail("max_length", "must be at least 1");
   if (config.num_beams < 1) fields.fail("num_beams", "must be at least 1");
   return config;

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <optional>
+#include <string>
 #include <vector>
 
 namespace opusrt {
@@ -37,6 +38,8 @@ struct GenerationConfig {
   int64_t min_length = 0;
   int num_beams = 1;
   double length_penalty = 1.0;
+  std::string early_stopping = "false";  // "true" | "false" | "never"
+  int num_return_sequences = 1;
   bool renormalize_logits = false;
 
   int64_t eos_token_id() const { return eos_token_ids.front(); }

@@ -147,6 +147,25 @@ Tensor Tensor::clone() const {
   return copy;
 }
 
+Tensor gather_rows(const Tensor& source, std::span<const int64_t> rows) {
+  std::vector<int64_t> shape = source.shape();
+  if (shape.empty()) throw Error("gather_rows: a scalar has no rows");
+  const int64_t source_rows = shape[0];
+  const size_t row_bytes =
+      source_rows == 0 ? 0 : source.element_count() / static_cast<size_t>(source_rows) * element_size(source.type());
+  shape[0] = static_cast<int64_t>(rows.size());
+  Tensor out = allocate(source.type(), shape);
+  if (row_bytes == 0) return out;
+  const auto* from = source.data<std::byte>();
+  auto* to = out.data<std::byte>();
+  for (size_t i = 0; i < rows.size(); ++i) {
+    if (rows[i] < 0 || rows[i] >= source_rows)
+      throw Error("gather_rows: row " + std::to_string(rows[i]) + " of a tensor with " + std::to_string(source_rows));
+    std::memcpy(to + i * row_bytes, from + rows[i] * row_bytes, row_bytes);
+  }
+  return out;
+}
+
 ElementType Tensor::type() const {
   if (empty()) return ElementType::kUndefined;
   Ort::ConstValue view(value_.get());

@@ -70,4 +70,8 @@ const T* Tensor::data() const {
 
 std::string shape_to_string(std::span<const int64_t> shape);
 
+// A new tensor whose row i (along axis 0) is row rows[i] of `source`: the one copy a beam
+// reorder or a batch shrink costs. Any element type; rows may repeat.
+Tensor gather_rows(const Tensor& source, std::span<const int64_t> rows);
+
 }  // namespace opusrt::runtime

@@ -1,46 +1,65 @@
 #include "search/greedy_search.h"
 
 #include <algorithm>
+#include <cmath>
 
 #include "opusrt/error.h"
 
 namespace opusrt {
+
+bool is_eos(const SearchSettings& settings, int64_t id) {
+  return std::find(settings.eos_token_ids.begin(), settings.eos_token_ids.end(), id) != settings.eos_token_ids.end();
+}
 
 GreedySearch::GreedySearch(SearchSettings settings) : settings_(std::move(settings)) {
   if (settings_.eos_token_ids.empty()) throw Error("greedy search: no eos token id");
   if (settings_.max_length < 1) throw Error("greedy search: max_length must be at least 1");
 }
 
-SearchResult GreedySearch::run(DecoderSession& decoder, int64_t rows, const LogitsProcessorList& processors,
+SearchResult GreedySearch::run(DecoderSession& decoder, int64_t sentences, const LogitsProcessorList& processors,
                                const StepObserver& observer) const {
-  SearchResult result;
-  result.sequences.assign(rows, {settings_.decoder_start_token_id});
-  std::vector<bool> finished(rows, false);
-  std::vector<int64_t> last(rows, settings_.decoder_start_token_id);
-  auto is_eos = [&](int64_t id) {
-    return std::find(settings_.eos_token_ids.begin(), settings_.eos_token_ids.end(), id) !=
-           settings_.eos_token_ids.end();
-  };
+  if (decoder.rows() != sentences) throw Error("greedy search: the decoder holds " + std::to_string(decoder.rows()) +
+                                               " rows for " + std::to_string(sentences) + " sentences");
+  std::vector<std::vector<int64_t>> sequences(sentences, {settings_.decoder_start_token_id});
+  std::vector<double> sum_logprobs(sentences, 0.0);
+  std::vector<int64_t> active(sentences);  // row -> sentence
+  for (int64_t i = 0; i < sentences; ++i) active[i] = i;
+  std::vector<int64_t> last(sentences, settings_.decoder_start_token_id);
+  std::vector<float> normalized;
 
-  for (int64_t length = 1; length < settings_.max_length; ++length) {
+  SearchResult result;
+  for (int64_t length = 1; length < settings_.max_length && !active.empty(); ++length) {
     StepLogits logits = decoder.step(last);
-    if (observer) observer(result.steps, logits);
+    if (observer) observer(result.steps, logits, active);
     ++result.steps;
-    bool all_finished = true;
-    for (int64_t row = 0; row < rows; ++row) {
-      if (finished[row]) {
-        last[row] = settings_.pad_token_id;
-        continue;
-      }
+    std::vector<int64_t> keep;  // rows that go on
+    for (int64_t row = 0; row < static_cast<int64_t>(active.size()); ++row) {
+      const int64_t sentence = active[row];
       std::span<float> scores = logits.row(row);
-      processors.apply(result.sequences[row], scores);
+      processors.apply(sequences[sentence], scores);
       const int64_t next = std::max_element(scores.begin(), scores.end()) - scores.begin();
-      result.sequences[row].push_back(next);
-      last[row] = next;
-      finished[row] = is_eos(next);
-      all_finished = all_finished && finished[row];
+      normalized.assign(scores.begin(), scores.end());
+      log_softmax(normalized);
+      sum_logprobs[sentence] += normalized[next];
+      sequences[sentence].push_back(next);
+      if (!is_eos(settings_, next)) keep.push_back(row);
     }
-    if (all_finished) break;
+    if (keep.size() != active.size()) {
+      std::vector<int64_t> still_active;
+      for (int64_t row : keep) still_active.push_back(active[row]);
+      active = std::move(still_active);
+      if (!active.empty()) decoder.select_rows(keep);
+    }
+    last.clear();
+    for (int64_t sentence : active) last.push_back(sequences[sentence].back());
+  }
+
+  result.hypotheses.resize(sentences);
+  for (int64_t sentence = 0; sentence < sentences; ++sentence) {
+    const double generated = static_cast<double>(sequences[sentence].size() - 1);
+    const double score =
+        generated > 0 ? sum_logprobs[sentence] / std::pow(generated, settings_.length_penalty) : 0.0;
+    result.hypotheses[sentence].push_back({std::move(sequences[sentence]), score});
   }
   return result;
 }

@@ -8,6 +8,7 @@
 #include "logits/logits_processor.h"
 #include "model/model_config.h"
 #include "model/model_files.h"
+#include "search/beam_search.h"
 #include "search/greedy_search.h"
 #include "tokenizer/marian_tokenizer.h"
 
@@ -92,6 +93,28 @@ struct Translator::Impl {
     return ids;
   }
 
+
+  std::unique_ptr<SearchStrategy> search_strategy(const TranslateOptions& options, int64_t max_length) const {
+    SearchSettings settings{generation.decoder_start_token_id,
+                            generation.pad_token_id,
+                            generation.eos_token_ids,
+                            max_length,
+                            generation.renormalize_logits,
+                            options.length_penalty.value_or(generation.length_penalty)};
+    const int num_beams = options.num_beams.value_or(generation.num_beams);
+    if (num_beams < 1) throw Error("num_beams must be at least 1, got " + std::to_string(num_beams));
+    BeamSettings beam;
+    beam.num_beams = num_beams;
+    beam.num_return_sequences = options.num_return_sequences.value_or(generation.num_return_sequences);
+    beam.early_stopping = parse_early_stopping(options.early_stopping.value_or(generation.early_stopping));
+    if (num_beams == 1) {
+      if (beam.num_return_sequences > 1)
+        throw Error("num_return_sequences = " + std::to_string(beam.num_return_sequences) +
+                    " needs beam search (num_beams >= num_return_sequences)");
+      return std::make_unique<GreedySearch>(settings);
+    }
+    return std::make_unique<BeamSearch>(settings, beam);
+  }
 };
 
 const char* to_string(DecoderMode mode) {
@@ -132,32 +155,43 @@ Translation Translator::translate(std::string_view text, const TranslateOptions&
 std::vector<Translation> Translator::translate_batch(std::span<const std::string> texts,
                                                      const TranslateOptions& options) const {
   if (texts.empty()) return {};
-  if (options.num_beams && *options.num_beams != 1)
-    throw Error("num_beams = " + std::to_string(*options.num_beams) + ": beam search is not supported yet; use 1");
   const Impl& m = *impl_;
   const auto start = Clock::now();
+  const int64_t max_length = resolve_max_length(m.generation, m.config, options.max_new_tokens);
+  const std::unique_ptr<SearchStrategy> search = m.search_strategy(options, max_length);
 
   std::vector<std::vector<int64_t>> sources;
   sources.reserve(texts.size());
   for (const std::string& text : texts) sources.push_back(m.source_ids(text, options));
 
   const auto encoder_start = Clock::now();
-  const EncoderOutput encoded = m.encoder.run(TokenBatch::right_padded(sources, m.generation.pad_token_id));
+  EncoderOutput encoded = m.encoder.run(TokenBatch::right_padded(sources, m.generation.pad_token_id));
   const double encoder_ms = ms_since(encoder_start);
 
-  const int64_t max_length = resolve_max_length(m.generation, m.config, options.max_new_tokens);
   const auto decoder_start = Clock::now();
-  std::unique_ptr<DecoderSession> session = start_decoding(m.decoder, encoded);
-  const GreedySearch search({m.generation.decoder_start_token_id, m.generation.pad_token_id,
-                             m.generation.eos_token_ids, max_length});
-  SearchResult result = search.run(*session, encoded.rows, make_processors(m.generation, max_length));
+  const int64_t sentences = encoded.rows;
+  if (search->rows_per_sentence() > 1) {
+    // Every beam of a sentence starts from the sentence's encoder output.
+    std::vector<int64_t> rows;
+    for (int64_t s = 0; s < sentences; ++s) rows.insert(rows.end(), search->rows_per_sentence(), s);
+    encoded = encoded.select_rows(rows);
+  }
+  std::unique_ptr<DecoderSession> session = start_decoding(m.decoder, std::move(encoded));
+  SearchResult result = search->run(*session, sentences, make_processors(m.generation, max_length));
   const double decoder_ms = ms_since(decoder_start);
 
+  const bool n_best = options.num_return_sequences.value_or(m.generation.num_return_sequences) > 1;
   std::vector<Translation> translations(texts.size());
   for (size_t i = 0; i < texts.size(); ++i) {
-    translations[i].source_ids = std::move(sources[i]);
-    translations[i].output_ids = std::move(result.sequences[i]);
-    translations[i].text = m.tokenizer.decode(translations[i].output_ids);
+    Translation& t = translations[i];
+    std::vector<Hypothesis>& hypotheses = result.hypotheses[i];
+    t.source_ids = std::move(sources[i]);
+    if (n_best) {
+      for (const Hypothesis& h : hypotheses) t.n_best.push_back({m.tokenizer.decode(h.ids), h.ids, h.score});
+    }
+    t.output_ids = std::move(hypotheses.front().ids);
+    t.score = hypotheses.front().score;
+    t.text = m.tokenizer.decode(t.output_ids);
   }
   const double total_ms = ms_since(start);
   for (Translation& translation : translations) translation.timings = {encoder_ms, decoder_ms, total_ms};

@@ -143,10 +143,11 @@ TEST(Cli, TargetLanguagePrependsItsToken) {
   EXPECT_NE(unknown.err.find(">>xx_Nope<<"), std::string::npos) << unknown.err;
 }
 
-TEST(Cli, BeamsAboveOneAreNotSupportedYet) {
-  const Result r = run_cli({"translate", "--model", tiny_model_dir().string(), "--beams", "4"}, "Hello\n");
+TEST(Cli, NBestNeedsEnoughBeams) {
+  const Result r = run_cli({"translate", "--model", tiny_model_dir().string(), "--beams", "2", "--n-best", "3"},
+                           "Hello\n");
   EXPECT_NE(r.exit_code, 0);
-  EXPECT_NE(r.err.find("not supported yet"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("num_return_sequences"), std::string::npos) << r.err;
 }
 
 TEST(Cli, InvalidUtf8NamesTheLine) {
@@ -198,6 +199,33 @@ TEST_P(CliSharedConformance, ReproducesAllThirtyGreedyCases) {
     EXPECT_EQ(out["output_ids"], c["greedy"]["output_ids"]) << "case " << i;
     EXPECT_EQ(out["text"], c["greedy"]["text"]) << "case " << i;
     EXPECT_EQ(out["source_ids"], c["source_ids"]) << "case " << i;
+  }
+}
+
+TEST_P(CliSharedConformance, ReproducesAllThirtyBeamCasesWithNBest) {
+  OPUSRT_REQUIRE_SHARED_MODEL(dir);
+  std::ifstream in(dir / "reference.json");
+  const nlohmann::json reference = nlohmann::json::parse(in);
+  std::string input;
+  for (const auto& c : reference["cases"]) input += nlohmann::json(c["text"]).dump() + "\n";
+  // No --beams: the model's generation_config (num_beams 4) decides, as pipeline() does.
+  const Result r = run_cli({"translate", "--model", dir.string(), "--max-new-tokens", "40", "--n-best", "4",
+                            "--output", "jsonl", "--input-format", "jsonl", "--decoder", GetParam()},
+                           input);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const std::vector<std::string> lines = r.lines();
+  ASSERT_EQ(lines.size(), reference["cases"].size());
+  for (size_t i = 0; i < lines.size(); ++i) {
+    const nlohmann::json out = nlohmann::json::parse(lines[i]);
+    const auto& beam = reference["cases"][i]["beam"];
+    EXPECT_EQ(out["output_ids"], beam["output_ids"]) << "case " << i;
+    EXPECT_EQ(out["text"], beam["text"]) << "case " << i;
+    EXPECT_NEAR(out["score"].get<double>(), beam["sequence_score"].get<double>(), 1e-4) << "case " << i;
+    ASSERT_EQ(out["n_best"].size(), 4u);
+    for (size_t k = 0; k < 4; ++k) {
+      EXPECT_EQ(out["n_best"][k]["text"], beam["n_best"][k]["text"]) << "case " << i << " n_best " << k;
+      EXPECT_NEAR(out["n_best"][k]["score"].get<double>(), beam["n_best"][k]["sequence_score"].get<double>(), 1e-4);
+    }
   }
 }
 

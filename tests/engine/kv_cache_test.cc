@@ -35,6 +35,7 @@ TEST(KvCache, CachedEqualsRecomputeAndMergedEqualsSplitOnEveryFixtureInput) {
   const Translator recompute = translator_for(DecoderMode::kRecompute);
   TranslateOptions options;
   options.max_new_tokens = 60;
+  options.num_beams = 1;
   for (const std::string& text : texts) {
     SCOPED_TRACE("input: " + text);
     const Translation oracle = recompute.translate(text, options);
@@ -61,8 +62,7 @@ TEST(KvCache, DecoderPastGrowsByExactlyOnePerStep) {
 TEST(KvCache, EncoderKeysAndValuesAreKeptFromStepZero) {
   const Engine engine(tiny_model_dir(), DecoderMode::kMerged);
   const std::vector<int64_t> source = engine.tokenizer.encode("Save changes to the document before closing?");
-  const EncoderOutput encoded = engine.encode(source);
-  CachedDecoder decoder(engine.graphs, encoded);
+  CachedDecoder decoder(engine.graphs, engine.encode(source));
   const int64_t start[] = {engine.generation.decoder_start_token_id};
   decoder.step(start);
   const OrtValue* encoder_key = decoder.cache().encoder_key(0).get();
@@ -79,8 +79,7 @@ TEST(KvCache, EncoderKeysAndValuesAreKeptFromStepZero) {
 
 TEST(KvCache, RejectsAPastThatDoesNotGrowByOne) {
   const Engine engine(tiny_model_dir(), DecoderMode::kMerged);
-  const EncoderOutput encoded = engine.encode(engine.tokenizer.encode("Hello"));
-  CachedDecoder decoder(engine.graphs, encoded);
+  CachedDecoder decoder(engine.graphs, engine.encode(engine.tokenizer.encode("Hello")));
   const int64_t start[] = {engine.generation.decoder_start_token_id};
   decoder.step(start);
   KvCache cache(engine.graphs.layers());
@@ -103,6 +102,7 @@ TEST(ModelLayouts, XenovaLayoutTranslatesLikeOptimumLayout) {
   const Translator xenova(tiny_xenova_dir());
   TranslateOptions options;
   options.max_new_tokens = 30;
+  options.num_beams = 1;
   for (const char* text : {"Hello world.", "No such file or directory"}) {
     EXPECT_EQ(xenova.translate(text, options).output_ids, optimum.translate(text, options).output_ids);
   }
@@ -110,13 +110,19 @@ TEST(ModelLayouts, XenovaLayoutTranslatesLikeOptimumLayout) {
 
 TEST(ModelLayouts, BatchEqualsOneByOne) {
   const Translator translator(tiny_model_dir());
-  TranslateOptions options;
-  options.max_new_tokens = 30;
   const std::vector<std::string> texts = {"Hello world.", "a", "The quick brown fox jumps over the lazy dog.", "",
                                           "What time is it?"};
-  const std::vector<Translation> batch = translator.translate_batch(texts, options);
-  for (size_t i = 0; i < texts.size(); ++i)
-    EXPECT_EQ(batch[i].output_ids, translator.translate(texts[i], options).output_ids) << texts[i];
+  for (int beams : {1, 4}) {
+    TranslateOptions options;
+    options.max_new_tokens = 30;
+    options.num_beams = beams;
+    const std::vector<Translation> batch = translator.translate_batch(texts, options);
+    for (size_t i = 0; i < texts.size(); ++i) {
+      const Translation alone = translator.translate(texts[i], options);
+      EXPECT_EQ(batch[i].output_ids, alone.output_ids) << beams << " beams: " << texts[i];
+      EXPECT_NEAR(batch[i].score, alone.score, 1e-4) << beams << " beams: " << texts[i];
+    }
+  }
 }
 
 }  // namespace

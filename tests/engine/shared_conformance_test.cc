@@ -30,6 +30,7 @@ TEST_P(SharedConformance, GreedyOutputIdsAndTextOfAllCases) {
   const Translator translator(dir, config);
   TranslateOptions options;
   options.max_new_tokens = 40;
+  options.num_beams = 1;
   ASSERT_EQ(reference["cases"].size(), 30u);
   for (const auto& c : reference["cases"]) {
     SCOPED_TRACE("case " + std::to_string(c["index"].get<int>()) + ": " + c["text"].get<std::string>());
@@ -37,6 +38,35 @@ TEST_P(SharedConformance, GreedyOutputIdsAndTextOfAllCases) {
     EXPECT_EQ(t.source_ids, c["source_ids"].get<std::vector<int64_t>>());
     EXPECT_EQ(t.output_ids, c["greedy"]["output_ids"].get<std::vector<int64_t>>());
     EXPECT_EQ(t.text, c["greedy"]["text"].get<std::string>());
+  }
+}
+
+TEST_P(SharedConformance, BeamOutputIdsScoresAndNBestOfAllCases) {
+  OPUSRT_REQUIRE_SHARED_MODEL(dir);
+  const nlohmann::json reference = load_reference(dir);
+  TranslatorConfig config;
+  config.decoder = GetParam();
+  const Translator translator(dir, config);
+  TranslateOptions options;  // num_beams 4, length_penalty 1, early_stopping false: generation_config's
+  options.max_new_tokens = 40;
+  options.num_return_sequences = 4;
+  const int64_t pad = translator.model_info().pad_token_id;
+  for (const auto& c : reference["cases"]) {
+    SCOPED_TRACE("case " + std::to_string(c["index"].get<int>()) + ": " + c["text"].get<std::string>());
+    const Translation t = translator.translate(c["text"].get<std::string>(), options);
+    EXPECT_EQ(t.output_ids, c["beam"]["output_ids"].get<std::vector<int64_t>>());
+    EXPECT_EQ(t.text, c["beam"]["text"].get<std::string>());
+    EXPECT_NEAR(t.score, c["beam"]["sequence_score"].get<double>(), kTolerance);
+    const auto& n_best = c["beam"]["n_best"];
+    ASSERT_EQ(t.n_best.size(), n_best.size());
+    for (size_t i = 0; i < n_best.size(); ++i) {
+      // transformers right-pads the shorter rows of the n-best with pad.
+      std::vector<int64_t> expected = n_best[i]["output_ids"].get<std::vector<int64_t>>();
+      while (expected.size() > t.n_best[i].output_ids.size() && expected.back() == pad) expected.pop_back();
+      EXPECT_EQ(t.n_best[i].output_ids, expected) << "n_best " << i;
+      EXPECT_NEAR(t.n_best[i].score, n_best[i]["sequence_score"].get<double>(), kTolerance) << "n_best " << i;
+      EXPECT_EQ(t.n_best[i].text, n_best[i]["text"].get<std::string>()) << "n_best " << i;
+    }
   }
 }
 
@@ -109,6 +139,7 @@ TEST(SharedConformanceDetail, BatchedGreedyEqualsReference) {
   const Translator translator(dir);
   TranslateOptions options;
   options.max_new_tokens = 40;
+  options.num_beams = 1;
   const auto texts = batch["texts_in"].get<std::vector<std::string>>();
   const std::vector<Translation> out = translator.translate_batch(texts, options);
   const auto expected_ids = batch["output_ids"].get<std::vector<std::vector<int64_t>>>();

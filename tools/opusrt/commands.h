@@ -11,6 +11,9 @@ struct TranslateArgs {
   std::string model;
   std::optional<int> beams;
   std::optional<int64_t> max_new_tokens;
+  std::optional<double> length_penalty;
+  std::optional<std::string> early_stopping;
+  std::optional<int> n_best;
   std::string target_lang;
   std::string decoder = "auto";
   std::string output = "text";

@@ -10,8 +10,15 @@ namespace opusrt::cli {
 
 void add_translate_options(CLI::App& app, TranslateArgs& args) {
   app.add_option("--model", args.model, "Model directory (Optimum layout, or Xenova layout with onnx/)")->required();
-  app.add_option("--beams", args.beams, "Beam size (only 1, greedy, so far)")->check(CLI::PositiveNumber);
+  app.add_option("--beams", args.beams, "Beam size; 1 is greedy (default: the model's generation_config num_beams)")
+      ->check(CLI::PositiveNumber);
   app.add_option("--max-new-tokens", args.max_new_tokens, "Cap on generated tokens (default: generation_config max_length)")
+      ->check(CLI::PositiveNumber);
+  app.add_option("--length-penalty", args.length_penalty,
+                 "Beam score = sum of log-probs / length ^ X (default: generation_config)");
+  app.add_option("--early-stopping", args.early_stopping, "Beam search stopping rule (default: generation_config)")
+      ->check(CLI::IsMember({"true", "false", "never"}));
+  app.add_option("--n-best", args.n_best, "Return the N best beam hypotheses (jsonl: n_best)")
       ->check(CLI::PositiveNumber);
   app.add_option("--target-lang", args.target_lang, "Target language code for multi-target models, e.g. cmn_Hans");
   app.add_option("--decoder", args.decoder, "How decoder steps run")
@@ -29,13 +36,21 @@ void add_translate_options(CLI::App& app, TranslateArgs& args) {
 namespace {
 
 nlohmann::json to_json(const Translation& translation) {
-  return {{"text", translation.text},
-          {"source_ids", translation.source_ids},
-          {"output_ids", translation.output_ids},
-          {"timings_ms",
-           {{"encoder", translation.timings.encoder_ms},
-            {"decoder", translation.timings.decoder_ms},
-            {"total", translation.timings.total_ms}}}};
+  nlohmann::json json = {{"text", translation.text},
+                         {"source_ids", translation.source_ids},
+                         {"output_ids", translation.output_ids},
+                         {"score", translation.score},
+                         {"timings_ms",
+                          {{"encoder", translation.timings.encoder_ms},
+                           {"decoder", translation.timings.decoder_ms},
+                           {"total", translation.timings.total_ms}}}};
+  if (!translation.n_best.empty()) {
+    json["n_best"] = nlohmann::json::array();
+    for (const Alternative& alternative : translation.n_best)
+      json["n_best"].push_back(
+          {{"output_ids", alternative.output_ids}, {"text", alternative.text}, {"score", alternative.score}});
+  }
+  return json;
 }
 
 // One input line -> the text to translate; nullopt for an empty text line (echoed as empty).
@@ -67,6 +82,9 @@ int run_translate(const TranslateArgs& args) {
   options.num_beams = args.beams;
   options.max_new_tokens = args.max_new_tokens;
   options.target_lang = args.target_lang;
+  options.length_penalty = args.length_penalty;
+  options.early_stopping = args.early_stopping;
+  options.num_return_sequences = args.n_best;
 
   std::ifstream file;
   if (!args.input.empty()) {
