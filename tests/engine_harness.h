@@ -41,11 +41,12 @@ class Engine {
     GreedyRun run;
     const SearchResult result =
         search.run(*decoder, 1, make_processors(generation, max_length),
-                   [&](int64_t, const StepLogits& logits, std::span<const int64_t>) {
-          auto row = logits.row(0);
-          run.raw_logits.emplace_back(row.begin(), row.end());
-          run.past_lengths.push_back(decoder->past_length());
-        });
+                   {[&](int64_t, const StepLogits& logits, std::span<const int64_t>) {
+                      auto row = logits.row(0);
+                      run.raw_logits.emplace_back(row.begin(), row.end());
+                      run.past_lengths.push_back(decoder->past_length());
+                    },
+                    {}});
     run.output_ids = result.hypotheses.front().front().ids;
     return run;
   }

@@ -11,6 +11,7 @@
 // a message naming the file, field, tensor or input at fault.
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <span>
@@ -47,6 +48,29 @@ struct TranslateOptions {
   std::optional<std::string> early_stopping;  // beam search: "true" | "false" | "never"
   std::optional<int> num_return_sequences;    // n-best, at most num_beams; fills Translation::n_best
   std::string target_lang;                    // e.g. "cmn_Hans": prepends >>cmn_Hans<< unless the text has a >>xx<<
+
+  // Logits processors (transformers' names and semantics).
+  std::optional<int64_t> min_new_tokens;      // eos banned until this many tokens were generated
+  std::optional<double> repetition_penalty;   // > 1 discourages tokens already in the output
+  std::optional<int64_t> no_repeat_ngram_size;  // no n-gram of this size twice
+  std::vector<std::vector<int64_t>> bad_words_ids;  // added to generation_config's (which bans pad)
+  std::vector<int64_t> suppress_tokens;       // never generated
+
+  // Sampling instead of greedy / beam search; a seed makes runs reproducible.
+  std::optional<bool> do_sample;
+  std::optional<double> temperature;
+  std::optional<int64_t> top_k;               // 0: off
+  std::optional<double> top_p;                // 1: off
+  uint64_t seed = 0;
+
+  // Forced start of the output (interactive use, re-translating a growing source): decoding
+  // continues after it. Text goes through target.spm; ids are used as given.
+  std::string target_prefix;
+  std::vector<int64_t> target_prefix_ids;
+
+  // Streaming: called for each new token of a sentence with the text decoded so far (for beam
+  // search, token by token once the best hypothesis is known). `index` is the position in the batch.
+  std::function<void(size_t index, int64_t token, std::string_view partial_text)> on_token;
 };
 
 struct Timings {

@@ -41,17 +41,76 @@ void ForcedEosProcessor::apply(std::span<const int64_t> sequence, std::span<floa
   if (eos_id_ >= 0 && eos_id_ < static_cast<int64_t>(logits.size())) logits[eos_id_] = 0.0f;
 }
 
+MinNewTokensProcessor::MinNewTokensProcessor(int64_t min_new_tokens, std::vector<int64_t> eos_ids)
+    : min_new_tokens_(min_new_tokens), eos_ids_(std::move(eos_ids)) {}
+
+void MinNewTokensProcessor::apply(std::span<const int64_t> sequence, std::span<float> logits) const {
+  if (static_cast<int64_t>(sequence.size()) - 1 >= min_new_tokens_) return;
+  for (int64_t eos : eos_ids_) ban(logits, eos);
+}
+
+RepetitionPenaltyProcessor::RepetitionPenaltyProcessor(double penalty) : penalty_(static_cast<float>(penalty)) {}
+
+void RepetitionPenaltyProcessor::apply(std::span<const int64_t> sequence, std::span<float> logits) const {
+  // Each distinct token once, from the scores as they were (a repeated id is penalised once).
+  std::vector<int64_t> seen(sequence.begin(), sequence.end());
+  std::sort(seen.begin(), seen.end());
+  seen.erase(std::unique(seen.begin(), seen.end()), seen.end());
+  for (int64_t id : seen) {
+    if (id < 0 || id >= static_cast<int64_t>(logits.size())) continue;
+    float& score = logits[id];
+    score = score < 0 ? score * penalty_ : score / penalty_;
+  }
+}
+
+NoRepeatNGramProcessor::NoRepeatNGramProcessor(int64_t n) : n_(n) {}
+
+void NoRepeatNGramProcessor::apply(std::span<const int64_t> sequence, std::span<float> logits) const {
+  const int64_t length = static_cast<int64_t>(sequence.size());
+  if (n_ <= 0 || length + 1 < n_) return;
+  // The last n-1 tokens, looked for everywhere earlier; whatever followed them is banned.
+  const auto tail = sequence.subspan(length - (n_ - 1));
+  for (int64_t start = 0; start + n_ <= length; ++start) {
+    if (std::equal(tail.begin(), tail.end(), sequence.begin() + start)) ban(logits, sequence[start + n_ - 1]);
+  }
+}
+
+SuppressTokensProcessor::SuppressTokensProcessor(std::vector<int64_t> tokens) : tokens_(std::move(tokens)) {}
+
+void SuppressTokensProcessor::apply(std::span<const int64_t>, std::span<float> logits) const {
+  for (int64_t id : tokens_) ban(logits, id);
+}
+
+ForcedPrefixProcessor::ForcedPrefixProcessor(std::vector<int64_t> prefix) : prefix_(std::move(prefix)) {}
+
+void ForcedPrefixProcessor::apply(std::span<const int64_t> sequence, std::span<float> logits) const {
+  const size_t position = sequence.size() - 1;  // tokens after the decoder start so far
+  if (position >= prefix_.size()) return;
+  const int64_t forced = prefix_[position];
+  std::fill(logits.begin(), logits.end(), kBanned);
+  if (forced >= 0 && forced < static_cast<int64_t>(logits.size())) logits[forced] = 0.0f;
+}
+
 void LogitsProcessorList::apply(std::span<const int64_t> sequence, std::span<float> logits) const {
   for (const auto& processor : processors_) processor->apply(sequence, logits);
 }
 
 LogitsProcessorList make_processors(const GenerationConfig& generation, int64_t max_length) {
   LogitsProcessorList list;
+  if (generation.repetition_penalty != 1.0)
+    list.add(std::make_unique<RepetitionPenaltyProcessor>(generation.repetition_penalty));
+  if (generation.no_repeat_ngram_size > 0)
+    list.add(std::make_unique<NoRepeatNGramProcessor>(generation.no_repeat_ngram_size));
+  if (!generation.bad_words_ids.empty()) list.add(std::make_unique<BadWordsProcessor>(generation.bad_words_ids));
   if (generation.min_length > 0)
     list.add(std::make_unique<MinLengthProcessor>(generation.min_length, generation.eos_token_ids));
-  if (!generation.bad_words_ids.empty()) list.add(std::make_unique<BadWordsProcessor>(generation.bad_words_ids));
+  if (generation.min_new_tokens && *generation.min_new_tokens > 0)
+    list.add(std::make_unique<MinNewTokensProcessor>(*generation.min_new_tokens, generation.eos_token_ids));
   if (generation.forced_eos_token_id)
     list.add(std::make_unique<ForcedEosProcessor>(max_length, *generation.forced_eos_token_id));
+  if (!generation.suppress_tokens.empty())
+    list.add(std::make_unique<SuppressTokensProcessor>(generation.suppress_tokens));
+  if (!generation.forced_prefix.empty()) list.add(std::make_unique<ForcedPrefixProcessor>(generation.forced_prefix));
   return list;
 }
 

@@ -52,6 +52,60 @@ class ForcedEosProcessor final : public LogitsProcessor {
   int64_t eos_id_;
 };
 
+// While fewer than `min_new_tokens` tokens follow the decoder start token, eos is banned.
+class MinNewTokensProcessor final : public LogitsProcessor {
+ public:
+  MinNewTokensProcessor(int64_t min_new_tokens, std::vector<int64_t> eos_ids);
+  void apply(std::span<const int64_t> sequence, std::span<float> logits) const override;
+
+ private:
+  int64_t min_new_tokens_;
+  std::vector<int64_t> eos_ids_;
+};
+
+// Every token already in the sequence (start token included) is made less likely: a positive
+// score is divided by the penalty, a negative one multiplied (CTRL; transformers' version).
+class RepetitionPenaltyProcessor final : public LogitsProcessor {
+ public:
+  explicit RepetitionPenaltyProcessor(double penalty);
+  void apply(std::span<const int64_t> sequence, std::span<float> logits) const override;
+
+ private:
+  float penalty_;
+};
+
+// No n-gram of size n occurs twice: a token that would complete an n-gram already in the
+// sequence (start token included) is banned.
+class NoRepeatNGramProcessor final : public LogitsProcessor {
+ public:
+  explicit NoRepeatNGramProcessor(int64_t n);
+  void apply(std::span<const int64_t> sequence, std::span<float> logits) const override;
+
+ private:
+  int64_t n_;
+};
+
+// These tokens are never generated.
+class SuppressTokensProcessor final : public LogitsProcessor {
+ public:
+  explicit SuppressTokensProcessor(std::vector<int64_t> tokens);
+  void apply(std::span<const int64_t> sequence, std::span<float> logits) const override;
+
+ private:
+  std::vector<int64_t> tokens_;
+};
+
+// The first tokens after the decoder start are forced to a given target prefix (interactive
+// use, re-translation of a growing source); decoding continues freely after it.
+class ForcedPrefixProcessor final : public LogitsProcessor {
+ public:
+  explicit ForcedPrefixProcessor(std::vector<int64_t> prefix);
+  void apply(std::span<const int64_t> sequence, std::span<float> logits) const override;
+
+ private:
+  std::vector<int64_t> prefix_;
+};
+
 class LogitsProcessorList {
  public:
   void add(std::unique_ptr<LogitsProcessor> processor) { processors_.push_back(std::move(processor)); }
@@ -62,7 +116,9 @@ class LogitsProcessorList {
   std::vector<std::unique_ptr<LogitsProcessor>> processors_;
 };
 
-// The processors transformers' generate() builds from a generation config, in its order.
+// The processors transformers' generate() builds from a generation config, in its order:
+// repetition penalty, no-repeat n-gram, bad words, min length, min new tokens, forced eos,
+// suppress tokens; then opusrt's forced target prefix.
 LogitsProcessorList make_processors(const GenerationConfig& generation, int64_t max_length);
 
 // In-place log-softmax (transformers' renormalize_logits / LogitNormalization).

@@ -84,6 +84,23 @@ GenerationConfig GenerationConfig::load(const std::optional<std::filesystem::pat
   config.max_length = fields.optional_int("max_length").value_or(config.max_length);
   config.max_new_tokens = fields.optional_int("max_new_tokens");
   config.min_length = fields.optional_int("min_length").value_or(0);
+  config.min_new_tokens = fields.optional_int("min_new_tokens");
+  config.repetition_penalty = fields.optional_number("repetition_penalty").value_or(1.0);
+  config.no_repeat_ngram_size = fields.optional_int("no_repeat_ngram_size").value_or(0);
+  if (fields.has("suppress_tokens")) {
+    const nlohmann::json& value = fields.raw("suppress_tokens");
+    if (!value.is_array()) fields.fail("suppress_tokens", "must be a list of token ids");
+    for (const auto& id : value) {
+      if (!id.is_number_integer()) fields.fail("suppress_tokens", "must hold integer token ids");
+      config.suppress_tokens.push_back(id.get<int64_t>());
+    }
+  }
+  config.do_sample = fields.optional_bool("do_sample").value_or(false);
+  config.temperature = fields.optional_number("temperature").value_or(1.0);
+  config.top_k = fields.optional_int("top_k").value_or(50);
+  config.top_p = fields.optional_number("top_p").value_or(1.0);
+  if (config.repetition_penalty <= 0) fields.fail("repetition_penalty", "must be positive");
+  if (config.temperature <= 0) fields.fail("temperature", "must be positive");
   config.num_beams = static_cast<int>(fields.optional_int("num_beams").value_or(1));
   config.length_penalty = fields.optional_number("length_penalty").value_or(1.0);
   config.renormalize_logits = fields.optional_bool("renormalize_logits").value_or(false);

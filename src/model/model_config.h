@@ -36,6 +36,15 @@ struct GenerationConfig {
   int64_t max_length = 20;
   std::optional<int64_t> max_new_tokens;
   int64_t min_length = 0;
+  std::optional<int64_t> min_new_tokens;
+  double repetition_penalty = 1.0;
+  int64_t no_repeat_ngram_size = 0;
+  std::vector<int64_t> suppress_tokens;
+  std::vector<int64_t> forced_prefix;  // target tokens forced right after the decoder start (opusrt)
+  bool do_sample = false;
+  double temperature = 1.0;
+  int64_t top_k = 50;
+  double top_p = 1.0;
   int num_beams = 1;
   double length_penalty = 1.0;
   std::string early_stopping = "false";  // "true" | "false" | "never"

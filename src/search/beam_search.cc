@@ -113,7 +113,7 @@ BeamSearch::BeamSearch(SearchSettings settings, BeamSettings beam) : settings_(s
 }
 
 SearchResult BeamSearch::run(DecoderSession& decoder, int64_t sentences, const LogitsProcessorList& processors,
-                             const StepObserver& observer) const {
+                             const SearchHooks& hooks) const {
   const int64_t K = beam_.num_beams;
   if (decoder.rows() != sentences * K)
     throw Error("beam search: the decoder holds " + std::to_string(decoder.rows()) + " rows for " +
@@ -140,10 +140,10 @@ SearchResult BeamSearch::run(DecoderSession& decoder, int64_t sentences, const L
   std::vector<Candidate> candidates, row_best;
   for (int64_t length = 1; !active.empty(); ++length) {
     StepLogits logits = decoder.step(last);
-    if (observer) {
+    if (hooks.on_step) {
       row_sentences.clear();
       for (int64_t s : active) row_sentences.insert(row_sentences.end(), K, s);
-      observer(result.steps, logits, row_sentences);
+      hooks.on_step(result.steps, logits, row_sentences);
     }
     ++result.steps;
 
@@ -217,6 +217,11 @@ SearchResult BeamSearch::run(DecoderSession& decoder, int64_t sentences, const L
     result.hypotheses[s] = states[s].finished.best(beam_.num_return_sequences);
     for (Hypothesis& h : result.hypotheses[s])
       if (static_cast<int64_t>(h.ids.size()) < settings_.max_length) h.ids.push_back(settings_.eos_token_ids.front());
+    if (hooks.on_token) {
+      const std::vector<int64_t>& best = result.hypotheses[s].front().ids;
+      for (size_t length = 2; length <= best.size(); ++length)
+        hooks.on_token(s, std::span<const int64_t>(best.data(), length));
+    }
   }
   return result;
 }

@@ -32,7 +32,7 @@ class BeamSearch final : public SearchStrategy {
  public:
   BeamSearch(SearchSettings settings, BeamSettings beam);
   SearchResult run(DecoderSession& decoder, int64_t sentences, const LogitsProcessorList& processors,
-                   const StepObserver& observer = {}) const override;
+                   const SearchHooks& hooks = {}) const override;
   int64_t rows_per_sentence() const override { return beam_.num_beams; }
 
  private:

@@ -11,13 +11,14 @@ bool is_eos(const SearchSettings& settings, int64_t id) {
   return std::find(settings.eos_token_ids.begin(), settings.eos_token_ids.end(), id) != settings.eos_token_ids.end();
 }
 
-GreedySearch::GreedySearch(SearchSettings settings) : settings_(std::move(settings)) {
+GreedySearch::GreedySearch(SearchSettings settings, std::optional<SamplingSettings> sampling)
+    : settings_(std::move(settings)), sampling_(sampling) {
   if (settings_.eos_token_ids.empty()) throw Error("greedy search: no eos token id");
   if (settings_.max_length < 1) throw Error("greedy search: max_length must be at least 1");
 }
 
 SearchResult GreedySearch::run(DecoderSession& decoder, int64_t sentences, const LogitsProcessorList& processors,
-                               const StepObserver& observer) const {
+                               const SearchHooks& hooks) const {
   if (decoder.rows() != sentences) throw Error("greedy search: the decoder holds " + std::to_string(decoder.rows()) +
                                                " rows for " + std::to_string(sentences) + " sentences");
   std::vector<std::vector<int64_t>> sequences(sentences, {settings_.decoder_start_token_id});
@@ -26,22 +27,26 @@ SearchResult GreedySearch::run(DecoderSession& decoder, int64_t sentences, const
   for (int64_t i = 0; i < sentences; ++i) active[i] = i;
   std::vector<int64_t> last(sentences, settings_.decoder_start_token_id);
   std::vector<float> normalized;
+  std::vector<TokenSampler> samplers;
+  if (sampling_) samplers.assign(sentences, TokenSampler(*sampling_));
 
   SearchResult result;
   for (int64_t length = 1; length < settings_.max_length && !active.empty(); ++length) {
     StepLogits logits = decoder.step(last);
-    if (observer) observer(result.steps, logits, active);
+    if (hooks.on_step) hooks.on_step(result.steps, logits, active);
     ++result.steps;
     std::vector<int64_t> keep;  // rows that go on
     for (int64_t row = 0; row < static_cast<int64_t>(active.size()); ++row) {
       const int64_t sentence = active[row];
       std::span<float> scores = logits.row(row);
       processors.apply(sequences[sentence], scores);
-      const int64_t next = std::max_element(scores.begin(), scores.end()) - scores.begin();
       normalized.assign(scores.begin(), scores.end());
       log_softmax(normalized);
+      const int64_t next = sampling_ ? samplers[sentence].sample(scores)
+                                     : std::max_element(scores.begin(), scores.end()) - scores.begin();
       sum_logprobs[sentence] += normalized[next];
       sequences[sentence].push_back(next);
+      if (hooks.on_token) hooks.on_token(sentence, sequences[sentence]);
       if (!is_eos(settings_, next)) keep.push_back(row);
     }
     if (keep.size() != active.size()) {

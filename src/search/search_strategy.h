@@ -34,13 +34,21 @@ struct SearchResult {
 
 // Sees each step's raw logits (before the processors) and which sentence each row decodes.
 using StepObserver = std::function<void(int64_t step, const StepLogits& raw_logits, std::span<const int64_t> row_sentences)>;
+// Sees each token a sentence's output gains, with the output so far (greedy and sampling; beam
+// search knows its output only at the end and reports it then, token by token).
+using TokenCallback = std::function<void(int64_t sentence, std::span<const int64_t> sequence)>;
+
+struct SearchHooks {
+  StepObserver on_step;
+  TokenCallback on_token;
+};
 
 class SearchStrategy {
  public:
   virtual ~SearchStrategy() = default;
   // `decoder` holds rows_per_sentence() rows per sentence, sentence-major.
   virtual SearchResult run(DecoderSession& decoder, int64_t sentences, const LogitsProcessorList& processors,
-                           const StepObserver& observer = {}) const = 0;
+                           const SearchHooks& hooks = {}) const = 0;
   virtual int64_t rows_per_sentence() const = 0;
 };
 

@@ -400,6 +400,23 @@ struct MarianTokenizer::Impl {
     return ids;
   }
 
+  std::vector<int64_t> encode_target(std::string_view text) const {
+    if (const size_t bad = find_invalid_utf8(text); bad != std::string_view::npos) {
+      throw Error("invalid UTF-8 at byte " + std::to_string(bad) + " of the target prefix");
+    }
+    std::vector<std::string> pieces;
+    const auto status = target_spm.Encode(text, &pieces);
+    if (!status.ok()) throw Error("target.spm: encoding failed: " + status.ToString());
+    const Vocab& dv = decode_vocab();
+    std::vector<int64_t> ids;
+    ids.reserve(pieces.size());
+    for (const auto& piece : pieces) {
+      const auto it = dv.piece_to_id.find(piece);
+      ids.push_back(it == dv.piece_to_id.end() ? unk_id : it->second);
+    }
+    return ids;
+  }
+
   bool is_special_string(std::string_view s) const {
     return std::find(special_tokens.begin(), special_tokens.end(), s) != special_tokens.end();
   }
@@ -601,6 +618,8 @@ std::vector<std::string> MarianTokenizer::encode_pieces(std::string_view text) c
 }
 
 std::string MarianTokenizer::decode(std::span<const int64_t> ids) const { return impl_->decode(ids); }
+
+std::vector<int64_t> MarianTokenizer::encode_target(std::string_view text) const { return impl_->encode_target(text); }
 
 int64_t MarianTokenizer::eos_id() const { return impl_->eos_id; }
 int64_t MarianTokenizer::pad_id() const { return impl_->pad_id; }

@@ -74,6 +74,10 @@ class MarianTokenizer {
   // pieces, "</s>" last) == convert_ids_to_tokens(encode(text)).
   std::vector<std::string> encode_pieces(std::string_view text) const;
 
+  // Target-side ids of a text (target.spm, the decoding vocabulary, unknown -> unk), without
+  // </s>: the form of a forced target prefix (tokenizer(text_target=...) minus its </s>).
+  std::vector<int64_t> encode_target(std::string_view text) const;
+
   // == transformers tokenizer.decode(ids, skip_special_tokens=True).
   std::string decode(std::span<const int64_t> ids) const;
 

@@ -10,6 +10,7 @@
 #include "model/model_files.h"
 #include "search/beam_search.h"
 #include "search/greedy_search.h"
+#include "search/sampler.h"
 #include "tokenizer/marian_tokenizer.h"
 
 namespace opusrt {
@@ -94,26 +95,65 @@ struct Translator::Impl {
   }
 
 
-  std::unique_ptr<SearchStrategy> search_strategy(const TranslateOptions& options, int64_t max_length) const {
-    SearchSettings settings{generation.decoder_start_token_id,
-                            generation.pad_token_id,
-                            generation.eos_token_ids,
-                            max_length,
-                            generation.renormalize_logits,
-                            options.length_penalty.value_or(generation.length_penalty)};
-    const int num_beams = options.num_beams.value_or(generation.num_beams);
-    if (num_beams < 1) throw Error("num_beams must be at least 1, got " + std::to_string(num_beams));
-    BeamSettings beam;
-    beam.num_beams = num_beams;
-    beam.num_return_sequences = options.num_return_sequences.value_or(generation.num_return_sequences);
-    beam.early_stopping = parse_early_stopping(options.early_stopping.value_or(generation.early_stopping));
-    if (num_beams == 1) {
-      if (beam.num_return_sequences > 1)
-        throw Error("num_return_sequences = " + std::to_string(beam.num_return_sequences) +
-                    " needs beam search (num_beams >= num_return_sequences)");
-      return std::make_unique<GreedySearch>(settings);
+  // generation_config.json with the call's overrides applied.
+  GenerationConfig effective_generation(const TranslateOptions& options) const {
+    GenerationConfig g = generation;
+    if (options.num_beams) g.num_beams = *options.num_beams;
+    if (options.length_penalty) g.length_penalty = *options.length_penalty;
+    if (options.early_stopping) g.early_stopping = *options.early_stopping;
+    if (options.num_return_sequences) g.num_return_sequences = *options.num_return_sequences;
+    if (options.min_new_tokens) g.min_new_tokens = *options.min_new_tokens;
+    if (options.repetition_penalty) g.repetition_penalty = *options.repetition_penalty;
+    if (options.no_repeat_ngram_size) g.no_repeat_ngram_size = *options.no_repeat_ngram_size;
+    g.bad_words_ids.insert(g.bad_words_ids.end(), options.bad_words_ids.begin(), options.bad_words_ids.end());
+    g.suppress_tokens.insert(g.suppress_tokens.end(), options.suppress_tokens.begin(), options.suppress_tokens.end());
+    if (options.do_sample) g.do_sample = *options.do_sample;
+    if (options.temperature) g.temperature = *options.temperature;
+    if (options.top_k) g.top_k = *options.top_k;
+    if (options.top_p) g.top_p = *options.top_p;
+    g.forced_prefix = options.target_prefix_ids;
+    if (!options.target_prefix.empty()) {
+      const std::vector<int64_t> ids = tokenizer.encode_target(options.target_prefix);
+      g.forced_prefix.insert(g.forced_prefix.end(), ids.begin(), ids.end());
     }
-    return std::make_unique<BeamSearch>(settings, beam);
+    check(g);
+    return g;
+  }
+
+  void check(const GenerationConfig& g) const {
+    auto fail = [](const std::string& message) { throw Error(message); };
+    if (g.num_beams < 1) fail("num_beams must be at least 1, got " + std::to_string(g.num_beams));
+    if (g.num_return_sequences < 1 || g.num_return_sequences > g.num_beams)
+      fail("num_return_sequences = " + std::to_string(g.num_return_sequences) +
+           " needs num_beams >= num_return_sequences (num_beams = " + std::to_string(g.num_beams) + ")");
+    if (g.do_sample && g.num_beams > 1) fail("sampling with num_beams > 1 (beam sampling) is not supported");
+    if (g.repetition_penalty <= 0) fail("repetition_penalty must be positive");
+    if (g.no_repeat_ngram_size < 0) fail("no_repeat_ngram_size must not be negative");
+    if (g.min_new_tokens && *g.min_new_tokens < 0) fail("min_new_tokens must not be negative");
+    if (g.temperature <= 0) fail("temperature must be positive");
+    if (g.top_k < 0) fail("top_k must not be negative");
+    if (g.top_p <= 0 || g.top_p > 1) fail("top_p must be in (0, 1]");
+    auto check_id = [&](int64_t id, const char* what) {
+      if (id < 0 || id >= config.decoder_vocab_size)
+        fail(std::string(what) + ": token id " + std::to_string(id) + " is outside the vocabulary (0.." +
+             std::to_string(config.decoder_vocab_size - 1) + ")");
+    };
+    for (const auto& word : g.bad_words_ids) {
+      if (word.empty()) fail("bad_words_ids: an empty token sequence");
+      for (int64_t id : word) check_id(id, "bad_words_ids");
+    }
+    for (int64_t id : g.suppress_tokens) check_id(id, "suppress_tokens");
+    for (int64_t id : g.forced_prefix) check_id(id, "target prefix");
+  }
+
+  std::unique_ptr<SearchStrategy> search_strategy(const GenerationConfig& g, int64_t max_length,
+                                                  uint64_t seed) const {
+    SearchSettings settings{g.decoder_start_token_id, g.pad_token_id, g.eos_token_ids,
+                            max_length,               g.renormalize_logits, g.length_penalty};
+    if (g.do_sample) return std::make_unique<GreedySearch>(settings, SamplingSettings{g.temperature, g.top_k, g.top_p, seed});
+    if (g.num_beams == 1) return std::make_unique<GreedySearch>(settings);
+    return std::make_unique<BeamSearch>(
+        settings, BeamSettings{g.num_beams, g.num_return_sequences, parse_early_stopping(g.early_stopping)});
   }
 };
 
@@ -157,8 +197,9 @@ std::vector<Translation> Translator::translate_batch(std::span<const std::string
   if (texts.empty()) return {};
   const Impl& m = *impl_;
   const auto start = Clock::now();
-  const int64_t max_length = resolve_max_length(m.generation, m.config, options.max_new_tokens);
-  const std::unique_ptr<SearchStrategy> search = m.search_strategy(options, max_length);
+  const GenerationConfig generation = m.effective_generation(options);
+  const int64_t max_length = resolve_max_length(generation, m.config, options.max_new_tokens);
+  const std::unique_ptr<SearchStrategy> search = m.search_strategy(generation, max_length, options.seed);
 
   std::vector<std::vector<int64_t>> sources;
   sources.reserve(texts.size());
@@ -177,10 +218,16 @@ std::vector<Translation> Translator::translate_batch(std::span<const std::string
     encoded = encoded.select_rows(rows);
   }
   std::unique_ptr<DecoderSession> session = start_decoding(m.decoder, std::move(encoded));
-  SearchResult result = search->run(*session, sentences, make_processors(m.generation, max_length));
+  SearchHooks hooks;
+  if (options.on_token) {
+    hooks.on_token = [&](int64_t sentence, std::span<const int64_t> sequence) {
+      options.on_token(static_cast<size_t>(sentence), sequence.back(), m.tokenizer.decode(sequence));
+    };
+  }
+  SearchResult result = search->run(*session, sentences, make_processors(generation, max_length), hooks);
   const double decoder_ms = ms_since(decoder_start);
 
-  const bool n_best = options.num_return_sequences.value_or(m.generation.num_return_sequences) > 1;
+  const bool n_best = generation.num_return_sequences > 1;
   std::vector<Translation> translations(texts.size());
   for (size_t i = 0; i < texts.size(); ++i) {
     Translation& t = translations[i];
