@@ -20,7 +20,8 @@ BadWordsProcessor::BadWordsProcessor(std::vector<std::vector<int64_t>> bad_words
 void BadWordsProcessor::apply(std::span<const int64_t> sequence, std::span<float> logits) const {
   for (const std::vector<int64_t>& word : bad_words_) {
     const size_t prefix = word.size() - 1;
-    if (prefix > sequence.size()) continue;
+    // transformers only looks for a banned sequence once the output is at least as long as it.
+    if (word.size() > 1 && word.size() > sequence.size()) continue;
     if (std::equal(word.begin(), word.begin() + prefix, sequence.end() - prefix)) ban(logits, word.back());
   }
 }

@@ -19,7 +19,8 @@ class LogitsProcessor {
 };
 
 // Never generate these token sequences: a single-token entry bans the token outright; a longer
-// one bans its last token when the sequence ends with the rest (transformers' NoBadWords).
+// one bans its last token when the sequence ends with the rest and is at least as long as the
+// whole entry (transformers' NoBadWords).
 class BadWordsProcessor final : public LogitsProcessor {
  public:
   explicit BadWordsProcessor(std::vector<std::vector<int64_t>> bad_words);

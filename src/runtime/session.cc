@@ -1,5 +1,7 @@
 #include "runtime/session.h"
 
+#include <atomic>
+#include <chrono>
 #include <fstream>
 
 #include "opusrt/error.h"
@@ -53,7 +55,16 @@ std::string IoInfo::shape_string() const {
 
 struct Session::Impl {
   Ort::Session session{nullptr};
+  std::atomic<uint64_t> run_calls{0};
+  std::atomic<uint64_t> run_nanoseconds{0};
 };
+
+RunStats Session::run_stats() const { return {impl_->run_calls.load(), impl_->run_nanoseconds.load()}; }
+
+void Session::reset_run_stats() const {
+  impl_->run_calls = 0;
+  impl_->run_nanoseconds = 0;
+}
 
 Session::Session(const std::filesystem::path& onnx_file, const SessionConfig& config)
     : path_(onnx_file), impl_(std::make_unique<Impl>()) {
@@ -138,9 +149,13 @@ std::vector<Tensor> Session::run(std::span<const NamedTensor> inputs, std::span<
   for (const std::string& name : output_names) output_name_ptrs.push_back(name.c_str());
 
   std::vector<OrtValue*> outputs(output_names.size(), nullptr);
+  const auto start = std::chrono::steady_clock::now();
   OrtStatus* status = Ort::GetApi().Run(impl_->session, nullptr, input_names.data(), input_values.data(),
                                         input_values.size(), output_name_ptrs.data(), output_name_ptrs.size(),
                                         outputs.data());
+  impl_->run_nanoseconds += static_cast<uint64_t>(
+      std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - start).count());
+  ++impl_->run_calls;
   std::vector<Tensor> result;
   result.reserve(outputs.size());
   for (OrtValue* value : outputs) result.emplace_back(value);  // owned even on failure

@@ -42,6 +42,12 @@ struct NamedTensor {
   const Tensor* tensor;
 };
 
+// Time spent inside ONNX Runtime's Run, for the benchmark's engine-overhead figure.
+struct RunStats {
+  uint64_t calls = 0;
+  uint64_t nanoseconds = 0;
+};
+
 class Session {
  public:
   Session(const std::filesystem::path& onnx_file, const SessionConfig& config);
@@ -60,6 +66,9 @@ class Session {
   // Runs the graph. Every declared input must be given; outputs come back in the order asked.
   // Thread-safe: ONNX Runtime allows concurrent Run calls on one session.
   std::vector<Tensor> run(std::span<const NamedTensor> inputs, std::span<const std::string> output_names) const;
+
+  RunStats run_stats() const;
+  void reset_run_stats() const;
 
  private:
   struct Impl;

@@ -155,6 +155,9 @@ SearchResult BeamSearch::run(DecoderSession& decoder, int64_t sentences, const L
       candidates.clear();
       for (int64_t k = 0; k < K; ++k) {
         std::span<float> scores = logits.row(static_cast<int64_t>(block) * K + k);
+        // MarianMTModel.adjust_logits_during_generation: beam search never considers pad.
+        if (settings_.pad_token_id >= 0 && settings_.pad_token_id < static_cast<int64_t>(scores.size()))
+          scores[settings_.pad_token_id] = -std::numeric_limits<float>::infinity();
         log_softmax(scores);
         processors.apply(state.beams[k], scores);
         if (settings_.renormalize_logits) log_softmax(scores);

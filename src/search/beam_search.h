@@ -2,7 +2,8 @@
 
 // Beam search with transformers 4.36 semantics (BeamSearchScorer + BeamHypotheses):
 // - each sentence holds num_beams rows; at the start only beam 0 is live (others score -1e9);
-// - per step, every beam's logits are log-softmaxed, processed (and renormalized when the
+// - per step, every beam's logits lose the pad token (Marian's adjust_logits_during_generation),
+//   are log-softmaxed, processed (and renormalized when the
 //   generation config says so), added to the beam's running score, and the best
 //   2 * num_beams (beam, token) candidates of the sentence are taken in order;
 // - a candidate ending in eos among the first num_beams ranks becomes a finished hypothesis,
