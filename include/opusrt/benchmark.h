@@ -1,0 +1,32 @@
+#pragma once
+
+// `opusrt bench` as a library call: the numbers of the speed issue, measured on one model in one
+// process, with explicit threads, warm-up runs, and medians of the timed runs.
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+
+namespace opusrt {
+
+struct BenchmarkConfig {
+  std::filesystem::path model_dir;
+  int threads = 2;            // ONNX Runtime intra-op threads (and the bandwidth probe's threads)
+  int runs = 5;               // timed runs per measurement; the median is reported
+  int warmup = 1;             // untimed runs first
+  int64_t source_length = 25; // tokens per synthetic source sentence (</s> included)
+  int64_t new_tokens = 64;    // forced output length (min = max new tokens)
+  bool quick = false;         // smaller sizes and batches, for tests
+  // Optional JSON from bench/transformers_js/bench.mjs ({"batch1": tok/s, "batch8": tok/s} or
+  // its full output): adds the opusrt / transformers.js ratios.
+  std::optional<std::filesystem::path> peer_json;
+};
+
+struct BenchmarkResult {
+  std::string markdown;  // a table for humans
+  std::string json;      // every number, including the summary ratios the issue names
+};
+
+BenchmarkResult run_benchmark(const BenchmarkConfig& config);
+
+}  // namespace opusrt

@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Reproduces the README's performance table in one run on this machine:
+#   1. builds opusrt (Release) and generates the opus-mt-en-zh-size model (random weights) in
+#      both layouts (Optimum for opusrt, Xenova for transformers.js; the same weights),
+#   2. runs transformers.js on the same graphs, inputs and thread count (bench/transformers_js),
+#   3. runs `opusrt bench`, which reports opusrt / transformers.js side by side.
+# Output: build/bench/opusrt.json, build/bench/transformers_js.json, and a table on stdout.
+#   THREADS=2 RUNS=5 scripts/bench.sh
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+THREADS="${THREADS:-2}"
+RUNS="${RUNS:-5}"
+OUT="$ROOT/build/bench"
+MODEL="${OPUSRT_BENCH_MODEL:-$ROOT/build/models/opus-mt-en-zh}"
+MODEL_XENOVA="${MODEL}-xenova"
+mkdir -p "$OUT"
+
+bash scripts/bootstrap.sh
+cmake -S . -B build -DCMAKE_BUILD_TYPE=Release >/dev/null
+cmake --build build -j"$(nproc)" --target opusrt_cli
+
+for layout in optimum xenova; do
+  dir="$MODEL"; [ "$layout" = xenova ] && dir="$MODEL_XENOVA"
+  if [ ! -f "$dir/config.json" ]; then
+    echo "bench: generating the opus-mt-en-zh-size model ($layout layout) in $dir"
+    /usr/bin/python3 scripts/fixtures/make_fixture.py --preset opus-mt-en-zh --seed 1 --layout "$layout" \
+      --no-weights --out "$dir"
+  fi
+done
+
+PEER=()
+if [ "${SKIP_TRANSFORMERS_JS:-0}" != "1" ] && [ -f bench/transformers_js/bench.mjs ]; then
+  bash bench/transformers_js/setup.sh
+  echo "bench: transformers.js, batch 1 and 8, $THREADS threads"
+  node bench/transformers_js/bench.mjs --model "$MODEL_XENOVA" --threads "$THREADS" --runs "$RUNS" \
+    --source-len 25 --new-tokens 64 --batches 1,8 --json > "$OUT/transformers_js.json"
+  PEER=(--peer-json "$OUT/transformers_js.json")
+fi
+
+echo "bench: opusrt, $THREADS threads"
+./build/tools/opusrt/opusrt bench --model "$MODEL" --threads "$THREADS" --runs "$RUNS" \
+  --json "$OUT/opusrt.json" "${PEER[@]}"

@@ -1,0 +1,373 @@
+#include "opusrt/benchmark.h"
+
+#include <sys/resource.h>
+
+#include <algorithm>
+#include <chrono>
+#include <fstream>
+#include <numeric>
+#include <random>
+#include <set>
+#include <sstream>
+#include <thread>
+
+#include <nlohmann/json.hpp>
+
+#include "decoder/cached_decoder.h"
+#include "decoder/decoder_graphs.h"
+#include "encoder/encoder.h"
+#include "logits/logits_processor.h"
+#include "model/json_file.h"
+#include "model/model_config.h"
+#include "model/model_files.h"
+#include "opusrt/error.h"
+#include "search/beam_search.h"
+#include "search/greedy_search.h"
+#include "tokenizer/marian_tokenizer.h"
+
+namespace opusrt {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using json = nlohmann::json;
+
+double seconds_since(Clock::time_point start) { return std::chrono::duration<double>(Clock::now() - start).count(); }
+
+double median(std::vector<double> values) {
+  if (values.empty()) return 0;
+  std::sort(values.begin(), values.end());
+  const size_t mid = values.size() / 2;
+  return values.size() % 2 ? values[mid] : (values[mid - 1] + values[mid]) / 2;
+}
+
+double peak_rss_mb() {
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  return static_cast<double>(usage.ru_maxrss) / 1024.0;  // ru_maxrss is in KiB on Linux
+}
+
+// Streaming read of a buffer far larger than the last-level cache, on `threads` threads: the
+// bandwidth a decoder step that reads every weight once can at best use.
+double memory_read_bandwidth_gb_s(int threads, bool quick) {
+  const size_t bytes = quick ? (64u << 20) : (1u << 30);
+  std::vector<uint64_t> buffer(bytes / sizeof(uint64_t));
+  std::iota(buffer.begin(), buffer.end(), uint64_t{1});
+  std::vector<double> rates;
+  for (int repeat = 0; repeat < 5; ++repeat) {
+    std::vector<uint64_t> sums(threads, 0);
+    const auto start = Clock::now();
+    std::vector<std::thread> workers;
+    const size_t chunk = buffer.size() / threads;
+    for (int t = 0; t < threads; ++t) {
+      workers.emplace_back([&, t] {
+        const uint64_t* p = buffer.data() + t * chunk;
+        uint64_t a = 0, b = 0, c = 0, d = 0;
+        for (size_t i = 0; i + 4 <= chunk; i += 4) {
+          a += p[i];
+          b += p[i + 1];
+          c += p[i + 2];
+          d += p[i + 3];
+        }
+        sums[t] = a + b + c + d;
+      });
+    }
+    for (auto& worker : workers) worker.join();
+    const double elapsed = seconds_since(start);
+    if (std::accumulate(sums.begin(), sums.end(), uint64_t{0}) == 0) throw Error("bandwidth probe: empty sum");
+    rates.push_back(static_cast<double>(chunk * threads * sizeof(uint64_t)) / elapsed / 1e9);
+  }
+  return median(rates);
+}
+
+// fp32 bytes of the weights a cached decoder step reads: every decoder layer except the cross-
+// attention K/V projections (their results are cached), the output projection and its bias.
+double decoder_step_weight_bytes(const ModelConfig& c, int64_t ffn) {
+  const double d = static_cast<double>(c.d_model), v = static_cast<double>(c.decoder_vocab_size);
+  const double f = static_cast<double>(ffn);
+  const double per_layer = (4 * d * d + 4 * d)      // self-attention q, k, v, out
+                           + (2 * d * d + 2 * d)    // cross-attention q, out
+                           + (2 * d * f + d + f)    // feed-forward
+                           + 3 * 2 * d;             // three layer norms
+  return 4.0 * (static_cast<double>(c.decoder_layers) * per_layer + v * d + v);
+}
+
+class Bench {
+ public:
+  explicit Bench(const BenchmarkConfig& config) : config_(config) {
+    session_config_.intra_op_threads = config.threads;
+    const auto start = Clock::now();
+    files_ = ModelFiles::find(config.model_dir);
+    model_ = ModelConfig::load(files_.config);
+    generation_ = GenerationConfig::load(files_.generation_config, files_.config);
+    tokenizer_.emplace(files_.root);
+    encoder_.emplace(runtime::Session(files_.encoder, session_config_), model_);
+    cached_.emplace(files_, model_, session_config_, DecoderMode::kAuto);
+    load_ms_ = seconds_since(start) * 1000;
+    for (const std::string& token : tokenizer_->language_tokens())
+      if (auto id = tokenizer_->token_id(token)) excluded_.insert(*id);
+    excluded_.insert({tokenizer_->eos_id(), tokenizer_->pad_id(), tokenizer_->unk_id()});
+    const json raw = read_json_file(files_.config);
+    ffn_ = raw.value("decoder_ffn_dim", model_.d_model * 4);
+  }
+
+  json run() {
+    json out;
+    out["model"] = config_.model_dir.string();
+    out["decoder_mode"] = to_string(cached_->mode());
+    out["threads"] = config_.threads;
+    out["runs"] = config_.runs;
+    out["warmup"] = config_.warmup;
+    out["source_length"] = config_.source_length;
+    out["new_tokens"] = config_.new_tokens;
+    out["hardware_threads"] = std::thread::hardware_concurrency();
+    out["load_ms"] = load_ms_;
+
+    for (int64_t length : quick({8, 32}, {8, 32, 128})) out["encoder_ms"][std::to_string(length)] = encoder_ms(length);
+    const std::vector<int64_t> positions = quick({1, 10, 20}, {1, 10, 50, 120});
+    const std::vector<double> steps = decoder_step_ms(positions);
+    for (size_t i = 0; i < positions.size(); ++i) out["decoder_step_ms"][std::to_string(positions[i])] = steps[i];
+
+    for (int64_t batch : quick({1, 4}, {1, 8, 32})) {
+      const Generation g = timed_generation(*cached_, batch, 1, config_.new_tokens);
+      out["greedy"]["batch" + std::to_string(batch)] = {{"tokens_per_s", g.tokens_per_s}, {"seconds", g.seconds},
+                                                        {"ort_seconds", g.ort_seconds},
+                                                        {"overhead_pct", g.overhead_pct}};
+    }
+    const Generation beam = timed_generation(*cached_, 1, 4, config_.new_tokens);
+    out["beam4"] = {{"tokens_per_s", beam.tokens_per_s}, {"seconds", beam.seconds}};
+
+    {
+      const DecoderGraphs recompute(files_, model_, session_config_, DecoderMode::kRecompute);
+      for (int64_t tokens : quick({8, 16}, {32, 128})) {
+        const Generation with_cache = timed_generation(*cached_, 1, 1, tokens);
+        const Generation without = timed_generation(recompute, 1, 1, tokens);
+        out["cache_vs_recompute"][std::to_string(tokens)] = {{"cache_seconds", with_cache.seconds},
+                                                             {"recompute_seconds", without.seconds},
+                                                             {"speedup", without.seconds / with_cache.seconds}};
+      }
+    }
+
+    const double bandwidth = memory_read_bandwidth_gb_s(config_.threads, config_.quick);
+    const double step_bytes = decoder_step_weight_bytes(model_, ffn_);
+    const double floor_ms = step_bytes / (bandwidth * 1e9) * 1000;
+    const Generation batch1 = timed_generation(*cached_, 1, 1, config_.new_tokens);
+    const double ms_per_token = batch1.decoder_seconds / static_cast<double>(config_.new_tokens) * 1000;
+    out["memory"] = {{"read_bandwidth_gb_s", bandwidth},
+                     {"decoder_step_weight_mb", step_bytes / 1e6},
+                     {"floor_ms_per_token", floor_ms},
+                     {"measured_ms_per_token_batch1", ms_per_token},
+                     {"peak_rss_mb", peak_rss_mb()}};
+
+    const json& s = out["decoder_step_ms"];
+    const json& greedy = out["greedy"];
+    const std::string small = quick(std::vector<int64_t>{8}, {32}).front() == 8 ? "8" : "32";
+    const std::string large = config_.quick ? "16" : "128";
+    out["summary"] = {
+        {"cache_vs_recompute_128", out["cache_vs_recompute"][large]["speedup"]},
+        {"step120_over_step10", s[config_.quick ? "20" : "120"].get<double>() / s["10"].get<double>()},
+        {"overhead_pct_batch1", greedy["batch1"]["overhead_pct"]},
+        {"batch32_over_batch1", greedy[config_.quick ? "batch4" : "batch32"]["tokens_per_s"].get<double>() /
+                                    greedy["batch1"]["tokens_per_s"].get<double>()},
+        {"floor_ratio", ms_per_token / floor_ms}};
+    (void)small;
+    if (config_.peer_json) add_peer(out);
+    return out;
+  }
+
+ private:
+  struct Generation {
+    double seconds = 0, decoder_seconds = 0, ort_seconds = 0, tokens_per_s = 0, overhead_pct = 0;
+  };
+
+  std::vector<int64_t> quick(std::vector<int64_t> small, std::vector<int64_t> full) const {
+    return config_.quick ? small : full;
+  }
+
+  std::vector<int64_t> source(int64_t length) {
+    std::uniform_int_distribution<int64_t> pick(0, model_.vocab_size - 1);
+    std::vector<int64_t> ids;
+    while (static_cast<int64_t>(ids.size()) + 1 < length) {
+      const int64_t id = pick(rng_);
+      if (!excluded_.contains(id)) ids.push_back(id);
+    }
+    ids.push_back(tokenizer_->eos_id());
+    return ids;
+  }
+
+  double encoder_ms(int64_t length) {
+    const std::vector<int64_t> ids = source(length);
+    const TokenBatch batch = TokenBatch::right_padded(std::span(&ids, 1), generation_.pad_token_id);
+    std::vector<double> times;
+    for (int run = 0; run < config_.warmup + config_.runs; ++run) {
+      const auto start = Clock::now();
+      encoder_->run(batch);
+      if (run >= config_.warmup) times.push_back(seconds_since(start) * 1000);
+    }
+    return median(times);
+  }
+
+  // Latency of single decoder steps (batch 1) at the given past lengths.
+  std::vector<double> decoder_step_ms(const std::vector<int64_t>& positions) {
+    const std::vector<int64_t> ids = source(config_.source_length);
+    const TokenBatch batch = TokenBatch::right_padded(std::span(&ids, 1), generation_.pad_token_id);
+    std::vector<std::vector<double>> times(positions.size());
+    for (int run = 0; run < config_.warmup + config_.runs; ++run) {
+      CachedDecoder decoder(*cached_, encoder_->run(batch));
+      int64_t token = generation_.decoder_start_token_id;
+      for (int64_t position = 0; position <= positions.back(); ++position) {
+        const int64_t step[] = {token};
+        const auto start = Clock::now();
+        StepLogits logits = decoder.step(step);
+        const double ms = seconds_since(start) * 1000;
+        auto row = logits.row(0);
+        token = std::max_element(row.begin(), row.end()) - row.begin();
+        if (token == tokenizer_->eos_id() || token == generation_.pad_token_id) token = ids.front();
+        const auto it = std::find(positions.begin(), positions.end(), position);
+        if (it != positions.end() && run >= config_.warmup) times[it - positions.begin()].push_back(ms);
+      }
+    }
+    std::vector<double> medians;
+    for (auto& t : times) medians.push_back(median(t));
+    return medians;
+  }
+
+  uint64_t ort_nanoseconds(const DecoderGraphs& graphs) const {
+    std::set<const runtime::Session*> sessions = {&encoder_->session(), &graphs.no_cache_graph()};
+    if (graphs.mode() != DecoderMode::kRecompute) sessions.insert(&graphs.cached_graph());
+    uint64_t total = 0;
+    for (const auto* session : sessions) total += session->run_stats().nanoseconds;
+    return total;
+  }
+
+  // `batch` sentences, forced to exactly `new_tokens` output tokens each (min = max).
+  Generation timed_generation(const DecoderGraphs& graphs, int64_t batch, int beams, int64_t new_tokens) {
+    std::vector<std::vector<int64_t>> sources;
+    for (int64_t i = 0; i < batch; ++i) sources.push_back(source(config_.source_length));
+    GenerationConfig g = generation_;
+    g.min_new_tokens = new_tokens;
+    const int64_t max_length = 1 + new_tokens;
+    const LogitsProcessorList processors = make_processors(g, max_length);
+    const SearchSettings settings{g.decoder_start_token_id, g.pad_token_id, g.eos_token_ids, max_length,
+                                  g.renormalize_logits,    g.length_penalty};
+    std::unique_ptr<SearchStrategy> search;
+    if (beams == 1) {
+      search = std::make_unique<GreedySearch>(settings);
+    } else {
+      search = std::make_unique<BeamSearch>(settings, BeamSettings{beams, 1, EarlyStopping::kFalse});
+    }
+    std::vector<double> seconds, decoder_seconds, ort_seconds;
+    for (int run = 0; run < config_.warmup + config_.runs; ++run) {
+      const uint64_t ort_before = ort_nanoseconds(graphs);
+      const auto start = Clock::now();
+      EncoderOutput encoded = encoder_->run(TokenBatch::right_padded(sources, g.pad_token_id));
+      if (beams > 1) {
+        std::vector<int64_t> rows;
+        for (int64_t s = 0; s < batch; ++s) rows.insert(rows.end(), beams, s);
+        encoded = encoded.select_rows(rows);
+      }
+      const auto decoder_start = Clock::now();
+      std::unique_ptr<DecoderSession> session = start_decoding(graphs, std::move(encoded));
+      const SearchResult result = search->run(*session, batch, processors);
+      const double elapsed = seconds_since(start);
+      for (const auto& hypotheses : result.hypotheses)
+        if (static_cast<int64_t>(hypotheses.front().ids.size()) != max_length)
+          throw Error("bench: an output was not forced to " + std::to_string(new_tokens) + " tokens");
+      if (run < config_.warmup) continue;
+      seconds.push_back(elapsed);
+      decoder_seconds.push_back(seconds_since(decoder_start));
+      ort_seconds.push_back(static_cast<double>(ort_nanoseconds(graphs) - ort_before) / 1e9);
+    }
+    Generation out;
+    out.seconds = median(seconds);
+    out.decoder_seconds = median(decoder_seconds);
+    out.ort_seconds = median(ort_seconds);
+    out.tokens_per_s = static_cast<double>(batch * new_tokens) / out.seconds;
+    std::vector<double> overheads;
+    for (size_t i = 0; i < seconds.size(); ++i) overheads.push_back((seconds[i] - ort_seconds[i]) / seconds[i] * 100);
+    out.overhead_pct = median(overheads);
+    return out;
+  }
+
+  void add_peer(json& out) const {
+    const json peer = read_json_file(*config_.peer_json);
+    auto tokens_per_s = [&](const char* key) -> std::optional<double> {
+      if (peer.contains(key) && peer[key].is_number()) return peer[key].get<double>();
+      if (peer.contains(key) && peer[key].is_object() && peer[key].contains("tokens_per_s"))
+        return peer[key]["tokens_per_s"].get<double>();
+      return std::nullopt;
+    };
+    out["transformers_js"] = peer;
+    for (const char* batch : {"batch1", "batch8"}) {
+      const auto theirs = tokens_per_s(batch);
+      if (theirs && out["greedy"].contains(batch))
+        out["summary"]["vs_transformers_js"][batch] = out["greedy"][batch]["tokens_per_s"].get<double>() / *theirs;
+    }
+  }
+
+  const BenchmarkConfig& config_;
+  runtime::SessionConfig session_config_;
+  ModelFiles files_;
+  ModelConfig model_;
+  GenerationConfig generation_;
+  std::optional<MarianTokenizer> tokenizer_;
+  std::optional<Encoder> encoder_;
+  std::optional<DecoderGraphs> cached_;
+  std::set<int64_t> excluded_;
+  int64_t ffn_ = 0;
+  double load_ms_ = 0;
+  std::mt19937_64 rng_{20261128};
+};
+
+std::string fixed(double value, int digits = 2) {
+  std::ostringstream out;
+  out.setf(std::ios::fixed);
+  out.precision(digits);
+  out << value;
+  return out.str();
+}
+
+std::string markdown(const json& r) {
+  std::ostringstream md;
+  md << "| measurement | value |\n|---|---|\n";
+  md << "| model | " << r["model"].get<std::string>() << " (" << r["decoder_mode"].get<std::string>() << " decoder, "
+     << r["threads"] << " threads, median of " << r["runs"] << " runs) |\n";
+  md << "| load | " << fixed(r["load_ms"]) << " ms |\n";
+  for (const auto& [length, ms] : r["encoder_ms"].items())
+    md << "| encoder, " << length << " source tokens | " << fixed(ms) << " ms |\n";
+  for (const auto& [position, ms] : r["decoder_step_ms"].items())
+    md << "| decoder step at position " << position << " | " << fixed(ms) << " ms |\n";
+  for (const auto& [batch, g] : r["greedy"].items())
+    md << "| greedy " << batch << " | " << fixed(g["tokens_per_s"], 1) << " tok/s (outside ORT Run: "
+       << fixed(g["overhead_pct"]) << " %) |\n";
+  md << "| beam 4, batch 1 | " << fixed(r["beam4"]["tokens_per_s"], 1) << " tok/s |\n";
+  for (const auto& [tokens, c] : r["cache_vs_recompute"].items())
+    md << "| KV cache vs recompute, " << tokens << " new tokens | " << fixed(c["speedup"]) << "x |\n";
+  const json& m = r["memory"];
+  md << "| memory read bandwidth | " << fixed(m["read_bandwidth_gb_s"]) << " GB/s |\n";
+  md << "| decoder weights read per step | " << fixed(m["decoder_step_weight_mb"], 1) << " MB |\n";
+  md << "| per-token floor / measured (batch 1) | " << fixed(m["floor_ms_per_token"]) << " ms / "
+     << fixed(m["measured_ms_per_token_batch1"]) << " ms |\n";
+  md << "| peak RSS | " << fixed(m["peak_rss_mb"], 0) << " MB |\n";
+  for (const auto& [key, value] : r["summary"].items()) {
+    if (value.is_object()) {
+      for (const auto& [batch, ratio] : value.items())
+        md << "| " << key << " " << batch << " | " << fixed(ratio) << "x |\n";
+    } else {
+      md << "| " << key << " | " << fixed(value) << " |\n";
+    }
+  }
+  return md.str();
+}
+
+}  // namespace
+
+BenchmarkResult run_benchmark(const BenchmarkConfig& config) {
+  if (config.threads < 1) throw Error("bench: threads must be at least 1");
+  if (config.runs < 1) throw Error("bench: runs must be at least 1");
+  if (config.new_tokens < 2) throw Error("bench: new_tokens must be at least 2");
+  Bench bench(config);
+  const json report = bench.run();
+  return {markdown(report), report.dump(2)};
+}
+
+}  // namespace opusrt

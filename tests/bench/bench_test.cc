@@ -1,0 +1,47 @@
+// `opusrt bench --quick` on the tiny fixture: every number the speed issue names is present and
+// sane. (Speed itself is measured by scripts/bench.sh, never asserted in a test.)
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "opusrt/benchmark.h"
+#include "opusrt/error.h"
+#include "test_env.h"
+
+namespace opusrt::test {
+namespace {
+
+TEST(Benchmark, QuickRunReportsEveryFigure) {
+  BenchmarkConfig config;
+  config.model_dir = tiny_model_dir();
+  config.quick = true;
+  config.runs = 1;
+  config.warmup = 0;
+  config.new_tokens = 8;
+  config.threads = 1;
+  const BenchmarkResult result = run_benchmark(config);
+  const nlohmann::json report = nlohmann::json::parse(result.json);
+  for (const char* key : {"cache_vs_recompute_128", "step120_over_step10", "overhead_pct_batch1",
+                          "batch32_over_batch1", "floor_ratio"}) {
+    ASSERT_TRUE(report["summary"].contains(key)) << key;
+    EXPECT_TRUE(report["summary"][key].is_number()) << key;
+  }
+  EXPECT_GT(report["load_ms"].get<double>(), 0);
+  EXPECT_GT(report["greedy"]["batch1"]["tokens_per_s"].get<double>(), 0);
+  EXPECT_GT(report["beam4"]["tokens_per_s"].get<double>(), 0);
+  EXPECT_GT(report["memory"]["read_bandwidth_gb_s"].get<double>(), 0);
+  EXPECT_GT(report["memory"]["peak_rss_mb"].get<double>(), 0);
+  const double overhead = report["summary"]["overhead_pct_batch1"].get<double>();
+  EXPECT_GE(overhead, 0);
+  EXPECT_LE(overhead, 100);
+  EXPECT_NE(result.markdown.find("| greedy batch1 |"), std::string::npos);
+}
+
+TEST(Benchmark, RejectsBadSettings) {
+  BenchmarkConfig config;
+  config.model_dir = tiny_model_dir();
+  config.runs = 0;
+  EXPECT_THROW(run_benchmark(config), Error);
+}
+
+}  // namespace
+}  // namespace opusrt::test
