@@ -94,6 +94,21 @@ struct Translation {
   Timings timings;                  // for a batch, the batch's times
 };
 
+// How translate_text cuts a text into units the model translates.
+enum class SplitMode {
+  kAuto,       // the whole text as one unit when it fits the model, else sentences (never cropped)
+  kSentences,  // always sentence by sentence (ICU), joined back with the original whitespace
+  kNone,       // the text exactly as given, as one unit (blank text too, as transformers would);
+               // an error if it does not fit
+};
+SplitMode parse_split_mode(std::string_view text);  // "auto" | "sentences" | "none"
+
+struct TextTranslation {
+  std::string text;                 // the translation, with the source's whitespace and line breaks
+  std::vector<std::string> pieces;  // the source units translated, in order
+  std::vector<Translation> units;   // their translations (ids, scores, n-best), same order
+};
+
 struct ModelInfo {
   std::filesystem::path directory;
   DecoderMode decoder_mode = DecoderMode::kAuto;  // resolved: merged, split or recompute
@@ -117,6 +132,15 @@ class Translator {
   // One padded batch through the encoder and decoder; results in input order.
   std::vector<Translation> translate_batch(std::span<const std::string> texts,
                                            const TranslateOptions& options = {}) const;
+
+  // Any text, of any length: cut into units (sentences, and pieces of sentences longer than the
+  // model's max_position_embeddings), translated in padded batches of `max_batch`, joined back.
+  // Blank text is kept as it is (except with SplitMode::kNone).
+  TextTranslation translate_text(std::string_view text, const TranslateOptions& options = {},
+                                 SplitMode split = SplitMode::kAuto, size_t max_batch = 32) const;
+  // Many texts at once: their units share batches (what a file translation wants).
+  std::vector<TextTranslation> translate_texts(std::span<const std::string> texts, const TranslateOptions& options = {},
+                                               SplitMode split = SplitMode::kAuto, size_t max_batch = 32) const;
 
   const ModelInfo& model_info() const;
 

@@ -1,5 +1,7 @@
 #include "opusrt/translator.h"
 
+#include <algorithm>
+#include <cctype>
 #include <chrono>
 
 #include "decoder/decoder_graphs.h"
@@ -11,6 +13,7 @@
 #include "search/beam_search.h"
 #include "search/greedy_search.h"
 #include "search/sampler.h"
+#include "text/sentence_splitter.h"
 #include "tokenizer/marian_tokenizer.h"
 
 namespace opusrt {
@@ -20,6 +23,10 @@ using Clock = std::chrono::steady_clock;
 
 double ms_since(Clock::time_point start) {
   return std::chrono::duration<double, std::milli>(Clock::now() - start).count();
+}
+
+bool is_blank(std::string_view text) {
+  return std::all_of(text.begin(), text.end(), [](unsigned char c) { return std::isspace(c) != 0; });
 }
 
 bool starts_with_language_code(std::string_view text) {
@@ -73,6 +80,11 @@ struct Translator::Impl {
     if (tokenizer.eos_id() != generation.eos_token_id())
       throw Error(vocab_file + ": </s> has id " + std::to_string(tokenizer.eos_id()) +
                   ", the generation config's eos_token_id = " + std::to_string(generation.eos_token_id()));
+  }
+
+  bool fits(std::string_view text, const TranslateOptions& options) const {
+    const size_t language_token = options.target_lang.empty() || starts_with_language_code(text) ? 0 : 1;
+    return static_cast<int64_t>(tokenizer.encode(text).size() + language_token) <= config.max_position_embeddings;
   }
 
   std::vector<int64_t> source_ids(std::string_view text, const TranslateOptions& options) const {
@@ -156,6 +168,13 @@ struct Translator::Impl {
         settings, BeamSettings{g.num_beams, g.num_return_sequences, parse_early_stopping(g.early_stopping)});
   }
 };
+
+SplitMode parse_split_mode(std::string_view text) {
+  if (text == "auto") return SplitMode::kAuto;
+  if (text == "sentences") return SplitMode::kSentences;
+  if (text == "none") return SplitMode::kNone;
+  throw Error("unknown split mode '" + std::string(text) + "' (expected auto, sentences or none)");
+}
 
 const char* to_string(DecoderMode mode) {
   switch (mode) {
@@ -243,6 +262,74 @@ std::vector<Translation> Translator::translate_batch(std::span<const std::string
   const double total_ms = ms_since(start);
   for (Translation& translation : translations) translation.timings = {encoder_ms, decoder_ms, total_ms};
   return translations;
+}
+
+TextTranslation Translator::translate_text(std::string_view text, const TranslateOptions& options, SplitMode split,
+                                           size_t max_batch) const {
+  const std::string copy(text);
+  return std::move(translate_texts(std::span<const std::string>(&copy, 1), options, split, max_batch).front());
+}
+
+std::vector<TextTranslation> Translator::translate_texts(std::span<const std::string> texts,
+                                                         const TranslateOptions& options, SplitMode split,
+                                                         size_t max_batch) const {
+  const Impl& m = *impl_;
+  if (max_batch == 0) throw Error("translate_text: max_batch must be at least 1");
+  struct Unit {
+    size_t text, segment;
+  };
+  std::vector<std::vector<TextSegment>> segments(texts.size());
+  std::vector<TextTranslation> out(texts.size());
+  std::vector<Unit> units;  // every unit of every text, in order
+  std::vector<std::string> unit_sources;
+  for (size_t t = 0; t < texts.size(); ++t) {
+    const std::string& text = texts[t];
+    if (split == SplitMode::kNone || (split == SplitMode::kAuto && m.fits(text, options))) {
+      segments[t].push_back({"", text, ""});
+    } else {
+      segments[t] = split_sentences(text);
+    }
+    for (size_t i = 0; i < segments[t].size(); ++i) {
+      // Blank text is kept, not translated; except with kNone, which translates exactly what it is given.
+      if (split != SplitMode::kNone && is_blank(segments[t][i].content)) continue;
+      std::vector<std::string> pieces;
+      if (split == SplitMode::kNone) {
+        pieces.push_back(segments[t][i].content);
+      } else {
+        pieces = split_to_fit(segments[t][i].content, [&](std::string_view piece) { return m.fits(piece, options); });
+      }
+      for (std::string& piece : pieces) {
+        units.push_back({t, i});
+        out[t].pieces.push_back(piece);
+        unit_sources.push_back(std::move(piece));
+      }
+    }
+  }
+  std::vector<Translation> translated;
+  for (size_t start = 0; start < unit_sources.size(); start += max_batch) {
+    const size_t count = std::min(max_batch, unit_sources.size() - start);
+    std::vector<Translation> batch =
+        translate_batch(std::span<const std::string>(unit_sources.data() + start, count), options);
+    for (Translation& t : batch) translated.push_back(std::move(t));
+  }
+  // Reassemble: pieces of one sentence are rejoined with a space where the source had
+  // whitespace at the cut; sentences get their original surroundings back.
+  std::vector<std::vector<std::string>> joined(texts.size());
+  for (size_t t = 0; t < texts.size(); ++t) joined[t].resize(segments[t].size());
+  for (size_t u = 0; u < units.size(); ++u) {
+    std::string& target = joined[units[u].text][units[u].segment];
+    const bool continues = u > 0 && units[u - 1].text == units[u].text && units[u - 1].segment == units[u].segment;
+    if (continues && !target.empty()) {
+      const std::string& before = unit_sources[u - 1];
+      const std::string& after = unit_sources[u];
+      if (std::isspace(static_cast<unsigned char>(before.back())) || std::isspace(static_cast<unsigned char>(after.front())))
+        target += ' ';
+    }
+    target += translated[u].text;
+    out[units[u].text].units.push_back(std::move(translated[u]));
+  }
+  for (size_t t = 0; t < texts.size(); ++t) out[t].text = join_segments(segments[t], joined[t]);
+  return out;
 }
 
 }  // namespace opusrt

@@ -1,0 +1,119 @@
+// Cutting text into translatable units and putting it back together, losing nothing.
+#include <gtest/gtest.h>
+
+#include "opusrt/error.h"
+#include "opusrt/translator.h"
+#include "test_env.h"
+#include "text/sentence_splitter.h"
+
+namespace opusrt {
+namespace {
+
+std::vector<std::string> contents(const std::vector<TextSegment>& segments) {
+  std::vector<std::string> out;
+  for (const TextSegment& s : segments) out.push_back(s.content);
+  return out;
+}
+
+TEST(SentenceSplitter, SplitsSentencesAndKeepsEveryByteAround) {
+  const std::string text = "  Hello world. How are you?  Fine!\r\nNext line.\t";
+  const std::vector<TextSegment> segments = split_sentences(text);
+  EXPECT_EQ(contents(segments),
+            (std::vector<std::string>{"Hello world.", "How are you?", "Fine!", "Next line."}));
+  EXPECT_EQ(join_segments(segments, contents(segments)), text);
+  EXPECT_EQ(join_segments(segments, {"A", "B", "C", "D"}), "  A B  C\r\nD\t");
+}
+
+TEST(SentenceSplitter, BlankTextIsOneEmptySegment) {
+  for (const std::string text : {"", "   ", "\t\r\n "}) {
+    const std::vector<TextSegment> segments = split_sentences(text);
+    ASSERT_EQ(segments.size(), 1u);
+    EXPECT_TRUE(segments[0].content.empty());
+    EXPECT_EQ(join_segments(segments, {""}), text);
+  }
+}
+
+TEST(SentenceSplitter, HandlesCjkAndOtherScripts) {
+  const std::string text = "这是第一句。这是第二句！Ωμέγα. Привет мир.";
+  const std::vector<TextSegment> segments = split_sentences(text);
+  EXPECT_GE(segments.size(), 3u);
+  EXPECT_EQ(join_segments(segments, contents(segments)), text);
+}
+
+TEST(SentenceSplitter, InvalidUtf8IsAnError) {
+  EXPECT_THROW(split_sentences("ok \xC3\x28 no"), Error);
+  EXPECT_THROW(split_to_fit("\xFF", [](std::string_view) { return true; }), Error);
+}
+
+TEST(SplitToFit, PiecesFitAndConcatenateToTheInput) {
+  std::string text;
+  for (int i = 0; i < 200; ++i) text += "word" + std::to_string(i) + " ";
+  auto fits = [](std::string_view piece) { return piece.size() <= 50; };
+  const std::vector<std::string> pieces = split_to_fit(text, fits);
+  std::string joined;
+  for (const std::string& piece : pieces) {
+    EXPECT_TRUE(fits(piece)) << piece;
+    EXPECT_FALSE(piece.empty());
+    joined += piece;
+  }
+  EXPECT_EQ(joined, text);
+  EXPECT_GT(pieces.size(), 20u);
+}
+
+TEST(SplitToFit, AWordTooLongIsCutBetweenCodePoints) {
+  std::string text;
+  for (int i = 0; i < 300; ++i) text += "é中";  // no spaces; 2- and 3-byte code points
+  auto fits = [](std::string_view piece) { return piece.size() <= 20; };
+  const std::vector<std::string> pieces = split_to_fit(text, fits);
+  std::string joined;
+  for (const std::string& piece : pieces) {
+    EXPECT_TRUE(fits(piece));
+    EXPECT_NO_THROW(split_sentences(piece));  // each piece is valid UTF-8
+    joined += piece;
+  }
+  EXPECT_EQ(joined, text);
+}
+
+TEST(TranslateText, LongInputIsSplitNeverCropped) {
+  const Translator translator(test::tiny_model_dir());
+  const int64_t limit = translator.model_info().max_position_embeddings;
+  std::string sentence;  // one sentence far longer than the model takes
+  for (int i = 0; i < 3 * limit; ++i) sentence += "file" + std::to_string(i % 50) + " ";
+  sentence += "end.";
+  const std::string text = "Short one. " + sentence + " Last one.";
+  TranslateOptions options;
+  options.num_beams = 1;
+  options.max_new_tokens = 4;
+  EXPECT_THROW(translator.translate(text, options), Error);  // one unit: too long
+  EXPECT_THROW(translator.translate_text(text, options, SplitMode::kNone), Error);
+  const TextTranslation result = translator.translate_text(text, options);
+  ASSERT_GE(result.units.size(), 5u);
+  std::string sources;
+  for (size_t i = 0; i < result.units.size(); ++i) {
+    EXPECT_LE(static_cast<int64_t>(result.units[i].source_ids.size()), limit);
+    sources += result.pieces[i];
+  }
+  // Every character of every sentence went to the model (the whitespace between sentences is kept aside).
+  std::string expected = text;
+  std::erase(expected, ' ');
+  std::erase(sources, ' ');
+  EXPECT_EQ(sources, expected);
+}
+
+TEST(TranslateText, AutoKeepsAFittingTextWholeAndSentencesModeSplitsIt) {
+  const Translator translator(test::tiny_model_dir());
+  TranslateOptions options;
+  options.num_beams = 1;
+  options.max_new_tokens = 8;
+  const std::string text = "Hello world. What time is it?";
+  const TextTranslation whole = translator.translate_text(text, options);
+  ASSERT_EQ(whole.units.size(), 1u);
+  EXPECT_EQ(whole.text, translator.translate(text, options).text);
+  const TextTranslation sentences = translator.translate_text(text, options, SplitMode::kSentences);
+  ASSERT_EQ(sentences.units.size(), 2u);
+  EXPECT_EQ(sentences.text, translator.translate("Hello world.", options).text + " " +
+                                translator.translate("What time is it?", options).text);
+}
+
+}  // namespace
+}  // namespace opusrt
