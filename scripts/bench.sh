@@ -6,6 +6,7 @@
 #   3. runs `opusrt bench`, which reports opusrt / transformers.js side by side.
 # Output: build/bench/opusrt.json, build/bench/transformers_js.json, and a table on stdout.
 #   THREADS=2 RUNS=5 scripts/bench.sh
+# Both engines see 25 source tokens (24 random ids + </s>) and exactly 64 new tokens, greedy, fp32.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
@@ -34,7 +35,7 @@ if [ "${SKIP_TRANSFORMERS_JS:-0}" != "1" ] && [ -f bench/transformers_js/bench.m
   bash bench/transformers_js/setup.sh
   echo "bench: transformers.js, batch 1 and 8, $THREADS threads"
   node bench/transformers_js/bench.mjs --model "$MODEL_XENOVA" --threads "$THREADS" --runs "$RUNS" \
-    --source-len 25 --new-tokens 64 --batches 1,8 --json > "$OUT/transformers_js.json"
+    --source-len 24 --new-tokens 64 --batches 1,8 --json > "$OUT/transformers_js.json"
   PEER=(--peer-json "$OUT/transformers_js.json")
 fi
 
