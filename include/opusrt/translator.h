@@ -36,6 +36,7 @@ DecoderMode parse_decoder_mode(std::string_view text);  // "auto" | "merged" | "
 // Fixed for a Translator's lifetime.
 struct TranslatorConfig {
   DecoderMode decoder = DecoderMode::kAuto;
+  std::string variant;       // "" (fp32) or a file suffix: "quantized", "fp16", "int8", "uint8", "q4", ...
   int intra_op_threads = 0;  // 0: ONNX Runtime's default (one per physical core)
 };
 

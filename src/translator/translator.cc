@@ -46,7 +46,7 @@ struct Translator::Impl {
 
   Impl(const std::filesystem::path& model_dir, const TranslatorConfig& translator_config,
        const runtime::SessionConfig& session_config)
-      : files(ModelFiles::find(model_dir)),
+      : files(ModelFiles::find(model_dir, translator_config.variant)),
         config(ModelConfig::load(files.config)),
         generation(GenerationConfig::load(files.generation_config, files.config)),
         tokenizer(files.root),
