@@ -14,6 +14,8 @@ APT_PACKAGES=(
   build-essential cmake pkg-config git
   libsentencepiece-dev nlohmann-json3-dev libcli11-dev libspdlog-dev libfmt-dev
   libgtest-dev libgmock-dev libbenchmark-dev
+  libcurl4-openssl-dev
+  libcpp-httplib-dev prometheus-cpp-dev
   python3-numpy python3-onnx python3-sentencepiece
   nodejs npm
 )

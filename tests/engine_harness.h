@@ -4,6 +4,7 @@
 // step, the KV cache length per step) that the Translator facade keeps to itself.
 #include <filesystem>
 #include <optional>
+#include <string>
 #include <vector>
 
 #include "decoder/cached_decoder.h"
@@ -25,8 +26,9 @@ struct GreedyRun {
 
 class Engine {
  public:
-  Engine(const std::filesystem::path& model_dir, DecoderMode mode)
-      : files(ModelFiles::find(model_dir)),
+  // variant: "" (fp32) or a graph file suffix ("quantized", "fp16", ...), as TranslatorConfig::variant.
+  Engine(const std::filesystem::path& model_dir, DecoderMode mode, const std::string& variant = "")
+      : files(ModelFiles::find(model_dir, variant)),
         config(ModelConfig::load(files.config)),
         generation(GenerationConfig::load(files.generation_config, files.config)),
         tokenizer(files.root),

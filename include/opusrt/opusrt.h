@@ -21,7 +21,8 @@
  * - Every function that can fail returns an opusrt_status; OPUSRT_OK is 0. On failure
  *   opusrt_last_error() gives a message naming the argument, file, field or input at fault; an
  *   out-parameter that receives a handle is set to NULL (so that freeing it is always safe), other
- *   out-parameters are left untouched. No C++ exception ever crosses this API.
+ *   out-parameters are left untouched. No C++ exception ever crosses this API. The *_free
+ *   functions, opusrt_version, opusrt_last_error and opusrt_status_string cannot fail.
  * - Handles are opaque. Whatever opusrt_*_create / opusrt_create / opusrt_translate hands out
  *   belongs to the caller and is released with the matching opusrt_*_free (each accepts NULL).
  * - Pointers read from a result (texts, id arrays) are owned by the result and stay valid until
@@ -54,7 +55,8 @@
 extern "C" {
 #endif
 
-/* Status codes. New codes may be added; treat unknown non-zero values as errors. */
+/* Status codes. New codes may be added; treat unknown non-zero values as errors (FFI bindings:
+ * declare the enums of this header as 32-bit ints, e.g. Rust i32 constants, not Rust enums). */
 typedef enum opusrt_status {
   OPUSRT_OK = 0,
   OPUSRT_ERROR_INVALID_ARGUMENT = 1, /* a NULL pointer, an out-of-range value or index, an unknown name */
@@ -135,8 +137,8 @@ OPUSRT_C_API opusrt_status opusrt_options_set_target_lang(opusrt_options* option
 
 /* Translates count texts as one padded batch. texts[i] is UTF-8; with lengths == NULL each text
  * is NUL-terminated, otherwise texts[i] has lengths[i] bytes (no terminator needed; for Rust
- * &str). options may be NULL (model defaults). texts may be NULL only when count is 0 (an empty
- * result). On success *out_result owns the translations (release with opusrt_result_free).
+ * &str; texts[i] may then be NULL when lengths[i] is 0). options may be NULL (model defaults).
+ * texts may be NULL only when count is 0 (an empty result). On success *out_result owns the translations (release with opusrt_result_free).
  * Nothing is kept from texts, lengths or options after the call. */
 OPUSRT_C_API opusrt_status opusrt_translate(const opusrt_translator* translator, const opusrt_options* options,
                                             const char* const* texts, const size_t* lengths, size_t count,

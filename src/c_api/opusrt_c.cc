@@ -4,6 +4,7 @@
 #include "opusrt/opusrt.h"
 
 #include <algorithm>
+#include <cstring>
 #include <exception>
 #include <memory>
 #include <new>
@@ -126,6 +127,16 @@ size_t find_invalid_utf8(std::string_view s) {
   return std::string_view::npos;
 }
 
+// A C caller may pass any int where the header says an enum; C++ must not load a value outside the
+// enumerators' range as that enum (undefined behaviour), so the argument's bytes are read instead.
+template <typename Enum>
+int enum_bits(const Enum* value) noexcept {
+  static_assert(sizeof(Enum) == sizeof(int), "the C enums are int-sized");
+  int bits = 0;
+  std::memcpy(&bits, value, sizeof bits);
+  return bits;
+}
+
 const opusrt::Translation& translation_at(const opusrt_result* result, size_t index, const char* function) {
   require(result, function, "result");
   if (index >= result->translations.size())
@@ -154,7 +165,7 @@ const char* opusrt_version(void) { return OPUSRT_VERSION_STRING; }
 const char* opusrt_last_error(void) { return last_error.c_str(); }
 
 const char* opusrt_status_string(opusrt_status status) {
-  switch (status) {
+  switch (enum_bits(&status)) {
     case OPUSRT_OK: return "OPUSRT_OK";
     case OPUSRT_ERROR_INVALID_ARGUMENT: return "OPUSRT_ERROR_INVALID_ARGUMENT";
     case OPUSRT_ERROR_INVALID_INPUT: return "OPUSRT_ERROR_INVALID_INPUT";
@@ -162,6 +173,7 @@ const char* opusrt_status_string(opusrt_status status) {
     case OPUSRT_ERROR_TRANSLATE: return "OPUSRT_ERROR_TRANSLATE";
     case OPUSRT_ERROR_OUT_OF_MEMORY: return "OPUSRT_ERROR_OUT_OF_MEMORY";
     case OPUSRT_ERROR_INTERNAL: return "OPUSRT_ERROR_INTERNAL";
+    default: break;
   }
   return "OPUSRT_ERROR_UNKNOWN";
 }
@@ -342,13 +354,14 @@ opusrt_status opusrt_result_timing_ms(const opusrt_result* result, size_t index,
   return guard(OPUSRT_ERROR_INTERNAL, [&] {
     require(out_ms, "opusrt_result_timing_ms", "out_ms");
     const opusrt::Timings& timings = translation_at(result, index, "opusrt_result_timing_ms").timings;
-    switch (timing) {
+    const int which = enum_bits(&timing);
+    switch (which) {
       case OPUSRT_TIMING_ENCODER: *out_ms = timings.encoder_ms; return;
       case OPUSRT_TIMING_DECODER: *out_ms = timings.decoder_ms; return;
       case OPUSRT_TIMING_TOTAL: *out_ms = timings.total_ms; return;
+      default: break;
     }
-    fail(OPUSRT_ERROR_INVALID_ARGUMENT,
-         "opusrt_result_timing_ms: unknown timing " + std::to_string(static_cast<int>(timing)));
+    fail(OPUSRT_ERROR_INVALID_ARGUMENT, "opusrt_result_timing_ms: unknown timing " + std::to_string(which));
   });
 }
 

@@ -30,17 +30,22 @@ void expect_dim(const runtime::Session& session, const runtime::IoInfo& info, si
 DecoderGraphs::DecoderGraphs(const ModelFiles& files, const ModelConfig& config,
                              const runtime::SessionConfig& session_config, DecoderMode mode)
     : mode_(mode) {
+  // The file a mode needs, with the variant's suffix (decoder_model_merged_fp16.onnx, ...).
+  auto graph_file = [&](const std::string& stem) {
+    return files.variant.empty() ? stem + ".onnx" : stem + "_" + files.variant + ".onnx";
+  };
   if (mode_ == DecoderMode::kAuto) mode_ = files.decoder_merged ? DecoderMode::kMerged : DecoderMode::kSplit;
   switch (mode_) {
     case DecoderMode::kMerged:
       if (!files.decoder_merged)
-        throw Error(files.onnx_dir.string() + ": decoder mode 'merged' needs decoder_model_merged.onnx");
+        throw Error(files.onnx_dir.string() + ": decoder mode 'merged' needs " + graph_file("decoder_model_merged"));
       merged_.emplace(*files.decoder_merged, session_config);
       break;
     case DecoderMode::kSplit:
       if (!files.decoder || !files.decoder_with_past)
         throw Error(files.onnx_dir.string() +
-                    ": decoder mode 'split' needs decoder_model.onnx and decoder_with_past_model.onnx");
+                    ": decoder mode 'split' needs " + graph_file("decoder_model") + " and " +
+                    graph_file("decoder_with_past_model"));
       decoder_.emplace(*files.decoder, session_config);
       decoder_with_past_.emplace(*files.decoder_with_past, session_config);
       break;

@@ -17,7 +17,8 @@ std::string graph_name(const std::string& stem, const std::string& variant) {
 
 }  // namespace
 
-ModelFiles ModelFiles::find(const std::filesystem::path& model_dir, const std::string& variant) {
+ModelFiles ModelFiles::find(const std::filesystem::path& model_dir, const std::string& requested_variant) {
+  const std::string variant = requested_variant == "fp32" ? "" : requested_variant;  // fp32 has no suffix
   std::error_code ec;
   if (!std::filesystem::is_directory(model_dir, ec))
     throw Error(model_dir.string() + ": model directory not found");

@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "test_env.h"
+#include "text/sentence_splitter.h"
 
 namespace opusrt::test {
 namespace {
@@ -235,6 +236,91 @@ TEST(Cli, InspectPassesOnTheSharedModel) {
   OPUSRT_REQUIRE_SHARED_MODEL(dir);
   const Result r = run_cli({"inspect", "--model", dir.string()});
   EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+}
+
+}  // namespace
+}  // namespace opusrt::test
+
+namespace opusrt::test {
+namespace {
+
+size_t count_lines(const std::string& text) { return std::count(text.begin(), text.end(), '\n'); }
+
+TEST(CliFiles, OutputFileIsWrittenAtomicallyWithOneLinePerInputLine) {
+  const fs::path dir = fs::temp_directory_path() / ("opusrt-cli-files-" + std::to_string(::getpid()));
+  fs::create_directories(dir);
+  std::ofstream(dir / "in.txt", std::ios::binary) << "Hello world.\r\n\n   \nWhat time is it?\n";
+  const Result r = run_cli({"translate", "--model", tiny_model_dir().string(), "--beams", "1", "--max-new-tokens",
+                            "6", "--input", (dir / "in.txt").string(), "--output-file", (dir / "out.txt").string()});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_TRUE(r.out.empty());
+  const std::string out = slurp(dir / "out.txt");
+  EXPECT_EQ(count_lines(out), 4u);
+  std::istringstream lines(out);
+  std::string first, second, third;
+  std::getline(lines, first);
+  std::getline(lines, second);
+  std::getline(lines, third);
+  EXPECT_EQ(first.back(), '\r');  // CRLF kept
+  EXPECT_EQ(second, "");
+  EXPECT_EQ(third, "   ");  // whitespace-only lines are kept as they are
+  // An error midway leaves no output file behind (and no temporary).
+  std::ofstream(dir / "bad.txt", std::ios::binary) << "fine\nbroken \xC3\x28 line\n";
+  const Result bad = run_cli({"translate", "--model", tiny_model_dir().string(), "--input", (dir / "bad.txt").string(),
+                              "--output-file", (dir / "bad-out.txt").string()});
+  EXPECT_NE(bad.exit_code, 0);
+  EXPECT_NE(bad.err.find("line 2"), std::string::npos) << bad.err;
+  size_t files = 0;
+  for (const auto& entry : fs::directory_iterator(dir)) files += entry.path().filename().string().starts_with("bad-out");
+  EXPECT_EQ(files, 0u);
+  // --replace-invalid translates it instead.
+  const Result replaced = run_cli({"translate", "--model", tiny_model_dir().string(), "--max-new-tokens", "4",
+                                   "--replace-invalid", "--input", (dir / "bad.txt").string()});
+  EXPECT_EQ(replaced.exit_code, 0) << replaced.err;
+  EXPECT_EQ(count_lines(replaced.out), 2u);
+  fs::remove_all(dir);
+}
+
+// The real-world acceptance run: 5,000 lines with multi-sentence lines, empty lines, CRLF, NUL
+// and control characters, and a 1 MB line; every line answered, every sentence translated.
+TEST(CliFiles, FiveThousandLinesWithAOneMegabyteLine) {
+  const fs::path dir = fs::temp_directory_path() / ("opusrt-cli-5000-" + std::to_string(::getpid()));
+  fs::create_directories(dir);
+  static constexpr char kNulAndControl[] = "nul\0byte and \x01 control.";
+  const std::vector<std::string> kinds = {"Hello world. How are you? Fine.", "", "Save changes?\r",
+                                          "One.\tTwo! Three?", std::string(kNulAndControl, sizeof kNulAndControl - 1),
+                                          "这是中文。第二句。", "   "};
+  std::vector<std::string> lines;
+  for (size_t i = 0; i < 5000; ++i) lines.push_back(kinds[i % kinds.size()]);
+  std::string huge;
+  while (huge.size() < (1u << 20)) huge += "This is a long line of text. ";
+  lines[2500] = huge;
+  {
+    std::ofstream in(dir / "in.txt", std::ios::binary);
+    for (const std::string& line : lines) in << line << '\n';
+  }
+  const Result r = run_cli({"translate", "--model", tiny_model_dir().string(), "--beams", "1", "--max-new-tokens", "3",
+                            "--split", "sentences", "--batch-size", "64", "--output", "jsonl", "--input",
+                            (dir / "in.txt").string(), "--output-file", (dir / "out.jsonl").string()});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  std::ifstream out(dir / "out.jsonl");
+  size_t index = 0;
+  for (std::string line; std::getline(out, line); ++index) {
+    ASSERT_LT(index, lines.size());
+    const nlohmann::json json = nlohmann::json::parse(line);
+    std::string source = lines[index];
+    if (!source.empty() && source.back() == '\r') source.pop_back();
+    size_t sentences = 0;
+    for (const TextSegment& segment : split_sentences(source)) sentences += !segment.content.empty();
+    size_t translated = json.contains("segments") ? json["segments"].size() : (json["output_ids"].empty() ? 0 : 1);
+    if (index == 2500) {
+      EXPECT_GE(translated, sentences) << "the 1 MB line";  // long sentences may be cut further
+    } else {
+      EXPECT_EQ(translated, sentences) << "line " << index + 1 << ": " << source;
+    }
+  }
+  EXPECT_EQ(index, 5000u);
+  fs::remove_all(dir);
 }
 
 }  // namespace

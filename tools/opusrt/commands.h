@@ -25,8 +25,13 @@ struct TranslateArgs {
   std::string prefix;
   int batch_size = 16;
   bool stream = false;
+  std::string split;  // default: auto for text input, none for jsonl input
+  std::string output_file;
+  bool replace_invalid = false;
+  std::string progress = "auto";
   std::string target_lang;
   std::string decoder = "auto";
+  std::string variant;
   std::string output = "text";
   std::string input;
   std::string input_format = "text";
@@ -41,5 +46,47 @@ struct InspectArgs {
 };
 void add_inspect_options(CLI::App& app, InspectArgs& args);
 int run_inspect(const InspectArgs& args);
+
+struct DownloadArgs {
+  std::string model;
+  std::string revision = "main";
+  std::string variant;
+  bool quiet = false;
+};
+void add_download_options(CLI::App& app, DownloadArgs& args);
+int run_download(const DownloadArgs& args);
+
+struct ServeArgs {
+  std::string model;
+  std::string host = "127.0.0.1";
+  int port = 5000;
+  int workers = 2;
+  int max_batch = 16;
+  int batch_wait_ms = 5;
+  int64_t max_chars = 10000;
+  std::string api_keys;
+  int queue_size = 1024;
+  int http_threads = 64;
+  int threads = 0;
+  std::string decoder = "auto";
+  std::optional<int64_t> max_new_tokens;
+  int drain_timeout = 60;
+};
+void add_serve_options(CLI::App& app, ServeArgs& args);
+int run_serve(const ServeArgs& args);
+
+struct BenchArgs {
+  std::string model;
+  std::string json;
+  std::string peer_json;
+  int threads = 2;
+  int runs = 5;
+  int warmup = 1;
+  int64_t new_tokens = 64;
+  int64_t source_length = 25;
+  bool quick = false;
+};
+void add_bench_options(CLI::App& app, BenchArgs& args);
+int run_bench(const BenchArgs& args);
 
 }  // namespace opusrt::cli

@@ -1,18 +1,21 @@
 #include <iostream>
 
 #include "commands.h"
+#include "opusrt/hub.h"
 #include "opusrt/inspect.h"
 
 namespace opusrt::cli {
 
 void add_inspect_options(CLI::App& app, InspectArgs& args) {
-  app.add_option("--model", args.model, "Model directory (Optimum layout, or Xenova layout with onnx/)")->required();
+  app.add_option("--model", args.model, "Model directory, or a hub id such as Xenova/opus-mt-en-zh")->required();
   app.add_option("--threads", args.threads, "ONNX Runtime intra-op threads (0: one per physical core)")
       ->check(CLI::NonNegativeNumber);
 }
 
 int run_inspect(const InspectArgs& args) {
-  const InspectReport report = inspect_model(args.model, args.threads);
+  HubOptions hub;
+  hub.progress_bar = true;
+  const InspectReport report = inspect_model(resolve_model(args.model, hub), args.threads);
   for (const GraphDescription& graph : report.graphs) {
     std::cout << graph.file << "\n  inputs:\n";
     for (const TensorDescription& t : graph.inputs) std::cout << "    " << t.name << "  " << t.type << " " << t.shape << "\n";

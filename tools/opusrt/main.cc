@@ -19,10 +19,25 @@ int main(int argc, char** argv) {
   CLI::App* inspect = app.add_subcommand("inspect", "Print every graph's interface and check the decoder's KV cache");
   opusrt::cli::add_inspect_options(*inspect, inspect_args);
 
+  opusrt::cli::DownloadArgs download_args;
+  CLI::App* download = app.add_subcommand("download", "Download a model from the Hugging Face hub into its cache; print the local directory");
+  opusrt::cli::add_download_options(*download, download_args);
+
+  opusrt::cli::ServeArgs serve_args;
+  CLI::App* serve = app.add_subcommand("serve", "Serve LibreTranslate's HTTP API (POST /translate) with dynamic batching");
+  opusrt::cli::add_serve_options(*serve, serve_args);
+
+  opusrt::cli::BenchArgs bench_args;
+  CLI::App* bench = app.add_subcommand("bench", "Measure speed: encoder, decoder steps, tokens/s, cache vs recompute, bandwidth floor");
+  opusrt::cli::add_bench_options(*bench, bench_args);
+
   CLI11_PARSE(app, argc, argv);
   try {
     if (translate->parsed()) return opusrt::cli::run_translate(translate_args);
     if (inspect->parsed()) return opusrt::cli::run_inspect(inspect_args);
+    if (bench->parsed()) return opusrt::cli::run_bench(bench_args);
+    if (serve->parsed()) return opusrt::cli::run_serve(serve_args);
+    if (download->parsed()) return opusrt::cli::run_download(download_args);
   } catch (const opusrt::Error& e) {
     std::cerr << "opusrt: " << e.what() << "\n";
     return 1;

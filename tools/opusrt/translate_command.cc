@@ -1,15 +1,25 @@
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 
 #include <nlohmann/json.hpp>
 
 #include "commands.h"
+#include "opusrt/hub.h"
 #include "opusrt/translator.h"
 
 namespace opusrt::cli {
 
 void add_translate_options(CLI::App& app, TranslateArgs& args) {
-  app.add_option("--model", args.model, "Model directory (Optimum layout, or Xenova layout with onnx/)")->required();
+  app.add_option("--model", args.model,
+                 "Model directory (Optimum layout, or Xenova layout with onnx/), or a hub id such as "
+                 "Xenova/opus-mt-en-zh (downloaded once into the Hugging Face cache)")
+      ->required();
   app.add_option("--beams", args.beams, "Beam size; 1 is greedy (default: the model's generation_config num_beams)")
       ->check(CLI::PositiveNumber);
   app.add_option("--max-new-tokens", args.max_new_tokens, "Cap on generated tokens (default: generation_config max_length)")
@@ -38,9 +48,22 @@ void add_translate_options(CLI::App& app, TranslateArgs& args) {
   app.add_flag("--stream", args.stream,
                "Print partial output as it is produced (text: the line grows; jsonl: {\"partial\"} events "
                "before each result); translates line by line");
+  app.add_option("--split", args.split,
+                 "auto (default for text input): a line is one unit when it fits the model, else sentences; "
+                 "sentences: always sentence by sentence; none (default for jsonl input): the text exactly as given, "
+                 "as one unit, as transformers would translate it (an error when too long). Nothing is ever cropped.")
+      ->check(CLI::IsMember({"auto", "sentences", "none"}));
+  app.add_option("--output-file", args.output_file,
+                 "Write here instead of stdout, atomically (a temporary file renamed at the end)");
+  app.add_flag("--replace-invalid", args.replace_invalid,
+               "Replace invalid UTF-8 bytes with U+FFFD instead of stopping with an error naming the line");
+  app.add_option("--progress", args.progress, "Progress bar on stderr: auto (when stderr is a terminal), always, never")
+      ->check(CLI::IsMember({"auto", "always", "never"}));
   app.add_option("--target-lang", args.target_lang, "Target language code for multi-target models, e.g. cmn_Hans");
   app.add_option("--decoder", args.decoder, "How decoder steps run")
       ->check(CLI::IsMember({"auto", "merged", "split", "recompute"}));
+  app.add_option("--variant", args.variant,
+                 "Graph variant: fp32 (default), or the file suffix of another: quantized, fp16, int8, uint8, q4, ...");
   app.add_option("--output", args.output, "Output format")->check(CLI::IsMember({"text", "jsonl"}));
   app.add_option("--input", args.input, "Read lines from this file instead of stdin")->check(CLI::ExistingFile);
   app.add_option("--input-format", args.input_format,
@@ -71,11 +94,64 @@ nlohmann::json to_json(const Translation& translation) {
   return json;
 }
 
-// One input line -> the text to translate; nullopt for an empty text line (echoed as empty).
-std::optional<std::string> parse_line(const std::string& line, const std::string& format, size_t line_number) {
-  if (format == "text") {
-    if (line.empty()) return std::nullopt;
-    return line;
+// One line's result: a single unit looks like a Translation; a split line lists its segments.
+nlohmann::json to_json(const std::string& source, const TextTranslation& result) {
+  if (result.units.size() == 1 && result.pieces.front() == source) {
+    nlohmann::json json = to_json(result.units.front());
+    json["text"] = result.text;
+    return json;
+  }
+  nlohmann::json json = {{"text", result.text}, {"source_ids", nlohmann::json::array()},
+                         {"output_ids", nlohmann::json::array()}};
+  if (!result.units.empty()) {
+    json["segments"] = nlohmann::json::array();
+    for (size_t i = 0; i < result.units.size(); ++i) {
+      nlohmann::json segment = to_json(result.units[i]);
+      segment["source"] = result.pieces[i];
+      segment.erase("timings_ms");
+      json["segments"].push_back(std::move(segment));
+    }
+    json["timings_ms"] = to_json(result.units.front())["timings_ms"];
+  }
+  return json;
+}
+
+bool is_blank(std::string_view text) {
+  return std::all_of(text.begin(), text.end(), [](unsigned char c) { return std::isspace(c) != 0; });
+}
+
+// Replaces each invalid UTF-8 sequence with U+FFFD (--replace-invalid).
+std::string replace_invalid_utf8(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  const auto* p = reinterpret_cast<const unsigned char*>(text.data());
+  size_t i = 0;
+  while (i < text.size()) {
+    const unsigned char c = p[i];
+    size_t length = c < 0x80 ? 1 : (c >= 0xC2 && c <= 0xDF) ? 2 : (c >= 0xE0 && c <= 0xEF) ? 3 : (c >= 0xF0 && c <= 0xF4) ? 4 : 0;
+    bool valid = length > 0 && i + length <= text.size();
+    for (size_t k = 1; valid && k < length; ++k) valid = (p[i + k] & 0xC0) == 0x80;
+    if (valid && length == 3) {
+      valid = !(c == 0xE0 && p[i + 1] < 0xA0) && !(c == 0xED && p[i + 1] > 0x9F);
+    } else if (valid && length == 4) {
+      valid = !(c == 0xF0 && p[i + 1] < 0x90) && !(c == 0xF4 && p[i + 1] > 0x8F);
+    }
+    if (valid) {
+      out.append(text.substr(i, length));
+      i += length;
+    } else {
+      out.append("\xEF\xBF\xBD");
+      ++i;
+    }
+  }
+  return out;
+}
+
+// One input line -> the text to translate; nullopt for a blank text line (echoed as it is).
+std::optional<std::string> parse_line(const std::string& line, const TranslateArgs& args, size_t line_number) {
+  if (args.input_format == "text") {
+    if (is_blank(line)) return std::nullopt;
+    return args.replace_invalid ? replace_invalid_utf8(line) : line;
   }
   nlohmann::json value;
   try {
@@ -88,51 +164,134 @@ std::optional<std::string> parse_line(const std::string& line, const std::string
   return value.get<std::string>();
 }
 
-}  // namespace
+// Where output lines go: stdout, or a temporary file renamed over --output-file at the end so
+// that a reader never sees half a translation and an error leaves no partial file.
+class Output {
+ public:
+  explicit Output(const std::string& path) : path_(path) {
+    if (path_.empty()) return;
+    temporary_ = path_ + ".tmp." + std::to_string(::getpid());
+    file_.open(temporary_, std::ios::binary | std::ios::trunc);
+    if (!file_) throw Error(path_ + ": cannot write (temporary file " + temporary_ + ")");
+  }
+  ~Output() {
+    if (!temporary_.empty() && !committed_) {
+      file_.close();
+      std::filesystem::remove(temporary_);
+    }
+  }
+  std::ostream& stream() { return path_.empty() ? std::cout : file_; }
+  void commit() {
+    if (path_.empty()) return;
+    file_.close();
+    if (!file_) throw Error(path_ + ": writing failed");
+    std::filesystem::rename(temporary_, path_);
+    committed_ = true;
+  }
 
-namespace {
+ private:
+  std::string path_, temporary_;
+  std::ofstream file_;
+  bool committed_ = false;
+};
 
 class LineWriter {
  public:
-  LineWriter(const TranslateArgs& args) : args_(args) {}
+  LineWriter(const TranslateArgs& args, std::ostream& out) : args_(args), out_(out) {}
 
-  void write(const Translation& translation, bool crlf) {
+  // `source`: the input line; `text`: what was translated (the line, or its JSON string).
+  void write(const std::string& source, const std::optional<std::string>& text,
+             const std::optional<TextTranslation>& result, bool crlf) {
     if (args_.output == "jsonl") {
-      std::cout << to_json(translation).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-    } else if (args_.stream && translation.text.starts_with(streamed_)) {
-      std::cout << translation.text.substr(streamed_.size());
+      const nlohmann::json json = result ? to_json(*text, *result)
+                                         : nlohmann::json{{"text", source}, {"source_ids", nlohmann::json::array()},
+                                                          {"output_ids", nlohmann::json::array()}};
+      out_ << json.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
     } else {
-      if (args_.stream && !streamed_.empty()) std::cout << '\n';  // the partial line no longer matches
-      std::cout << translation.text;
+      std::string line = result ? result->text : source;
+      // One output line per input line, whatever the model produced.
+      std::replace(line.begin(), line.end(), '\n', ' ');
+      std::replace(line.begin(), line.end(), '\r', ' ');
+      if (args_.stream && line.starts_with(streamed_)) {
+        out_ << line.substr(streamed_.size());
+      } else {
+        if (args_.stream && !streamed_.empty()) out_ << '\n';  // the partial line no longer matches
+        out_ << line;
+      }
     }
-    std::cout << (crlf ? "\r\n" : "\n") << std::flush;
+    out_ << (crlf ? "\r\n" : "\n") << std::flush;
     streamed_.clear();
   }
 
   // A partial result of the line being translated (--stream).
   void partial(int64_t token, std::string_view text) {
     if (args_.output == "jsonl") {
-      std::cout << nlohmann::json{{"partial", text}, {"token", token}}.dump(-1, ' ', false,
-                                                                          nlohmann::json::error_handler_t::replace)
-                << '\n'
-                << std::flush;
-    } else if (text.starts_with(streamed_)) {
+      out_ << nlohmann::json{{"partial", text}, {"token", token}}.dump(-1, ' ', false,
+                                                                       nlohmann::json::error_handler_t::replace)
+           << '\n'
+           << std::flush;
+    } else if (text.starts_with(streamed_) && text.find('\n') == std::string_view::npos) {
       // Only ever append: detokenization can rewrite the tail (spaces), which waits for the end.
-      std::cout << text.substr(streamed_.size()) << std::flush;
+      out_ << text.substr(streamed_.size()) << std::flush;
       streamed_ = text;
     }
   }
 
  private:
   const TranslateArgs& args_;
+  std::ostream& out_;
   std::string streamed_;
+};
+
+// lines done / total, tokens per second, ETA; redrawn in place on a terminal.
+class ProgressBar {
+ public:
+  ProgressBar(bool enabled, size_t total_lines) : enabled_(enabled), total_(total_lines), start_(Clock::now()) {}
+  void update(size_t lines, size_t tokens) {
+    if (!enabled_) return;
+    const double seconds = std::chrono::duration<double>(Clock::now() - start_).count();
+    std::string bar;
+    if (total_ > 0) {
+      const size_t filled = std::min<size_t>(30, lines * 30 / total_);
+      bar = "[" + std::string(filled, '#') + std::string(30 - filled, '.') + "] ";
+    }
+    std::fprintf(stderr, "\r%s%zu%s lines, %.1f tok/s", bar.c_str(), lines,
+                 total_ > 0 ? ("/" + std::to_string(total_)).c_str() : "", seconds > 0 ? tokens / seconds : 0.0);
+    if (total_ > 0 && lines > 0 && lines < total_) {
+      const double eta = seconds / static_cast<double>(lines) * static_cast<double>(total_ - lines);
+      std::fprintf(stderr, ", ETA %d:%02d", static_cast<int>(eta) / 60, static_cast<int>(eta) % 60);
+    }
+    std::fprintf(stderr, "   ");
+    std::fflush(stderr);
+  }
+  void finish() {
+    if (enabled_) std::fprintf(stderr, "\n");
+  }
+
+ private:
+  using Clock = std::chrono::steady_clock;
+  bool enabled_;
+  size_t total_;
+  Clock::time_point start_;
 };
 
 struct PendingLine {
   size_t number = 0;
   bool crlf = false;
-  std::optional<std::string> text;  // nullopt: an empty text line, echoed as empty
+  std::string source;
+  std::optional<std::string> text;  // nullopt: a blank text line, echoed as it is
 };
+
+size_t count_lines(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  size_t lines = 0;
+  char last = '\n';
+  for (std::istreambuf_iterator<char> it(in), end; it != end; ++it) {
+    last = *it;
+    lines += last == '\n';
+  }
+  return lines + (last != '\n');
+}
 
 }  // namespace
 
@@ -140,7 +299,11 @@ int run_translate(const TranslateArgs& args) {
   TranslatorConfig config;
   config.decoder = parse_decoder_mode(args.decoder);
   config.intra_op_threads = args.threads;
-  const Translator translator(args.model, config);
+  config.variant = args.variant;
+  HubOptions hub;
+  hub.variant = args.variant;
+  hub.progress_bar = true;
+  const Translator translator(resolve_model(args.model, hub), config);
 
   TranslateOptions options;
   options.num_beams = args.beams;
@@ -161,12 +324,19 @@ int run_translate(const TranslateArgs& args) {
   options.top_p = args.top_p;
   options.seed = args.seed;
   options.target_prefix = args.prefix;
+  const SplitMode split = parse_split_mode(!args.split.empty() ? args.split
+                                           : args.input_format == "jsonl" ? "none"
+                                                                          : "auto");
 
-  LineWriter writer(args);
+  Output output(args.output_file);
+  LineWriter writer(args, output.stream());
   if (args.stream) {
     options.on_token = [&](size_t, int64_t token, std::string_view text) { writer.partial(token, text); };
   }
   const size_t batch_size = args.stream ? 1 : static_cast<size_t>(args.batch_size);
+  const bool show_progress =
+      args.progress == "always" || (args.progress == "auto" && ::isatty(STDERR_FILENO) && !args.stream);
+  ProgressBar progress(show_progress, show_progress && !args.input.empty() ? count_lines(args.input) : 0);
 
   std::ifstream file;
   if (!args.input.empty()) {
@@ -176,19 +346,20 @@ int run_translate(const TranslateArgs& args) {
   std::istream& in = args.input.empty() ? std::cin : file;
 
   std::vector<PendingLine> pending;
+  size_t lines_done = 0, tokens_done = 0;
   auto flush = [&] {
     std::vector<std::string> texts;
     for (const PendingLine& line : pending)
       if (line.text) texts.push_back(*line.text);
-    std::vector<Translation> translations;
+    std::vector<TextTranslation> results;
     try {
-      translations = translator.translate_batch(texts, options);
+      results = translator.translate_texts(texts, options, split, batch_size);
     } catch (const Error& e) {
       // Name the line at fault: retry one by one (the batch failed as a whole).
       for (const PendingLine& line : pending) {
         if (!line.text) continue;
         try {
-          translator.translate(*line.text, options);
+          translator.translate_text(*line.text, options, split, batch_size);
         } catch (const Error& line_error) {
           throw Error("line " + std::to_string(line.number) + ": " + line_error.what());
         }
@@ -196,7 +367,16 @@ int run_translate(const TranslateArgs& args) {
       throw;
     }
     size_t next = 0;
-    for (const PendingLine& line : pending) writer.write(line.text ? translations[next++] : Translation{}, line.crlf);
+    for (const PendingLine& line : pending) {
+      std::optional<TextTranslation> result;
+      if (line.text) {
+        result = std::move(results[next++]);
+        for (const Translation& unit : result->units) tokens_done += unit.output_ids.size() - 1;
+      }
+      writer.write(line.source, line.text, result, line.crlf);
+    }
+    lines_done += pending.size();
+    progress.update(lines_done, tokens_done);
     pending.clear();
   };
 
@@ -208,11 +388,14 @@ int run_translate(const TranslateArgs& args) {
     pending_line.number = line_number;
     pending_line.crlf = !line.empty() && line.back() == '\r';  // CRLF input gives CRLF output
     if (pending_line.crlf) line.pop_back();
-    pending_line.text = parse_line(line, args.input_format, line_number);
+    pending_line.text = parse_line(line, args, line_number);
+    pending_line.source = std::move(line);
     pending.push_back(std::move(pending_line));
     if (pending.size() >= batch_size) flush();
   }
   flush();
+  progress.finish();
+  output.commit();
   return 0;
 }
 

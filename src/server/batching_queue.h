@@ -1,0 +1,79 @@
+#pragma once
+
+// Dynamic batching: sentences from concurrent requests wait here, and each worker takes the ones
+// that can share one Translator::translate_batch call.
+#include <chrono>
+#include <condition_variable>
+#include <cstddef>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "opusrt/translator.h"
+
+namespace opusrt::server {
+
+using Clock = std::chrono::steady_clock;
+
+// One finished sentence: a translation, or an HTTP status with a message.
+struct JobResult {
+  std::optional<Translation> translation;
+  int status = 200;
+  std::string error;
+};
+
+// One sentence to translate.
+struct TranslationJob {
+  std::string text;
+  // Jobs may share a batch only when their keys are equal: the key stands for `options`.
+  std::string batch_key;
+  std::shared_ptr<const TranslateOptions> options;  // never with on_token: see on_partial
+  // Streaming: called from the worker with the text decoded so far (optional).
+  std::function<void(std::string_view partial)> on_partial;
+  // Called exactly once, from a worker thread (or from close() for jobs that never ran).
+  std::function<void(JobResult)> on_done;
+  Clock::time_point enqueued{};
+};
+
+struct BatchingOptions {
+  size_t max_batch = 16;                       // sentences per translate_batch call
+  std::chrono::microseconds max_wait{5000};    // how long the oldest sentence waits for company
+  size_t capacity = 1024;                      // pending sentences; more is "queue full"
+};
+
+class BatchingQueue {
+ public:
+  explicit BatchingQueue(BatchingOptions options);
+
+  enum class Push { kAccepted, kFull, kClosed };
+  // All jobs or none (one request's sentences are admitted together); stamps `enqueued`.
+  Push push(std::vector<TranslationJob> jobs);
+
+  // Blocks until a batch is ready, and returns it: the oldest pending job and up to
+  // max_batch - 1 later jobs with the same key, in arrival order. A batch is ready when it is
+  // full or when its oldest job has waited max_wait. After close(), returns what is left
+  // without waiting, then an empty batch once the queue is empty.
+  std::vector<TranslationJob> pop_batch();
+
+  // No more pushes; pop_batch() drains the queue and then returns empty batches.
+  void close();
+
+  size_t depth() const;  // pending sentences
+  const BatchingOptions& options() const { return options_; }
+
+ private:
+  size_t count_key(const std::string& key) const;  // under mutex_
+
+  const BatchingOptions options_;
+  mutable std::mutex mutex_;
+  std::condition_variable changed_;
+  std::deque<TranslationJob> pending_;
+  bool closed_ = false;
+};
+
+}  // namespace opusrt::server

@@ -1,0 +1,418 @@
+#include "server/http_server.h"
+
+#include <httplib.h>
+
+#include <sys/socket.h>
+
+#include <condition_variable>
+#include <deque>
+#include <fstream>
+#include <future>
+#include <mutex>
+#include <optional>
+#include <thread>
+
+#include <nlohmann/json.hpp>
+
+#include "server/language_map.h"
+#include "server/metrics.h"
+#include "server/translate_request.h"
+#include "server/translation_service.h"
+
+namespace opusrt::server {
+namespace {
+
+using json = nlohmann::json;
+
+// Set when httplib starts routing a request, read by the logger on the same thread when the
+// response has been written: the latency the metrics record.
+thread_local std::optional<Clock::time_point> t_request_start;
+
+std::string dump(const json& value) { return value.dump(-1, ' ', false, json::error_handler_t::replace); }
+
+void send_json(httplib::Response& res, int status, const json& body) {
+  res.status = status;
+  res.set_content(dump(body), "application/json");
+}
+
+void send_error(httplib::Response& res, int status, const std::string& message) {
+  send_json(res, status, {{"error", message}});
+}
+
+const char* reason(int status) {
+  switch (status) {
+    case 400: return "Bad Request";
+    case 403: return "Forbidden";
+    case 404: return "Not Found";
+    case 405: return "Method Not Allowed";
+    case 413: return "Payload Too Large";
+    case 414: return "URI Too Long";
+    case 416: return "Range Not Satisfiable";
+    case 429: return "Too Many Requests";
+    case 503: return "Service Unavailable";
+    default: return status >= 500 ? "Internal Server Error" : "Error";
+  }
+}
+
+// A translation's alternatives: n_best after the first (the first is the translation itself).
+json alternatives_of(const JobResult& result) {
+  json alternatives = json::array();
+  const std::vector<Alternative>& n_best = result.translation->n_best;
+  for (size_t k = 1; k < n_best.size(); ++k) alternatives.push_back(n_best[k].text);
+  return alternatives;
+}
+
+json translate_response(const TranslateRequest& request, const std::vector<JobResult>& results,
+                        const std::string& detected_language) {
+  json out = json::object();
+  const bool detect = request.source == "auto";
+  const json detected = {{"confidence", 100}, {"language", detected_language}};
+  if (!request.q_is_array) {
+    out["translatedText"] = results.at(0).translation->text;
+    if (request.alternatives > 0) out["alternatives"] = alternatives_of(results[0]);
+    if (detect) out["detectedLanguage"] = detected;
+    return out;
+  }
+  out["translatedText"] = json::array();
+  if (request.alternatives > 0) out["alternatives"] = json::array();
+  if (detect) out["detectedLanguage"] = json::array();
+  for (const JobResult& result : results) {
+    out["translatedText"].push_back(result.translation->text);
+    if (request.alternatives > 0) out["alternatives"].push_back(alternatives_of(result));
+    if (detect) out["detectedLanguage"].push_back(detected);
+  }
+  return out;
+}
+
+// The events of one /translate/stream response, from the worker to httplib's writer thread.
+class EventStream {
+ public:
+  void push(std::string event, bool last) {
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      if (finished_) return;
+      events_.push_back(std::move(event));
+      finished_ = last;
+    }
+    changed_.notify_all();
+  }
+  // Moves out what is queued, waiting up to `timeout` for something; true when nothing follows.
+  bool take(std::vector<std::string>& out, std::chrono::milliseconds timeout) {
+    std::unique_lock<std::mutex> lock(mutex_);
+    changed_.wait_for(lock, timeout, [&] { return !events_.empty() || finished_; });
+    out.assign(std::make_move_iterator(events_.begin()), std::make_move_iterator(events_.end()));
+    events_.clear();
+    return finished_;
+  }
+
+ private:
+  std::mutex mutex_;
+  std::condition_variable changed_;
+  std::deque<std::string> events_;
+  bool finished_ = false;
+};
+
+std::string sse_event(const char* name, const json& data) {
+  return std::string("event: ") + name + "\ndata: " + dump(data) + "\n\n";
+}
+
+}  // namespace
+
+struct HttpServer::Impl {
+  TranslationService& service;
+  const LanguageMap& languages;
+  ServerMetrics& metrics;
+  const HttpOptions options;
+  httplib::Server http;
+
+  mutable std::mutex mutex;
+  std::condition_variable changed;
+  size_t in_flight = 0;
+  bool draining = false;
+  bool running = false;         // inside run()
+  bool stop_requested = false;  // stop() was called
+  bool stopped = false;         // httplib's stop() was called (it must be called once)
+  socket_t listen_socket = INVALID_SOCKET;  // the last socket httplib created to listen on
+
+  // Counts one translation request as in flight for as long as it lives (a stream's lives in
+  // its content provider, until the response is gone).
+  struct InFlight {
+    explicit InFlight(Impl& impl) : impl(impl) {}
+    ~InFlight() { impl.leave(); }
+    Impl& impl;
+  };
+
+  Impl(TranslationService& service, const LanguageMap& languages, ServerMetrics& metrics, HttpOptions options)
+      : service(service), languages(languages), metrics(metrics), options(std::move(options)) {}
+
+  std::shared_ptr<InFlight> enter() {
+    {
+      std::lock_guard<std::mutex> lock(mutex);
+      if (draining) return nullptr;
+      ++in_flight;
+    }
+    metrics.add_in_flight(1);
+    return std::make_shared<InFlight>(*this);
+  }
+
+  void leave() {
+    {
+      std::lock_guard<std::mutex> lock(mutex);
+      --in_flight;
+    }
+    metrics.add_in_flight(-1);
+    changed.notify_all();
+  }
+
+  void routes();
+  void handle_translate(const httplib::Request& req, httplib::Response& res, bool stream);
+  std::optional<RequestError> authorize(const TranslateRequest& request, const httplib::Request& req) const;
+};
+
+void HttpServer::Impl::routes() {
+  http.new_task_queue = [threads = std::max<size_t>(options.http_threads, 1)] {
+    return new httplib::ThreadPool(threads);
+  };
+  // httplib listens with a backlog of 5: a burst of connections while its accept loop is busy
+  // (it is, right after start) overflows that and clients see resets. bind() raises it.
+  http.set_socket_options([this](socket_t sock) {
+    httplib::default_socket_options(sock);
+    listen_socket = sock;
+  });
+  http.set_keep_alive_max_count(1000);
+  // JSON escapes can take 12 bytes per character; the character limit is checked after parsing.
+  http.set_payload_max_length(std::max<size_t>(size_t{1} << 20, options.max_chars * 12 + (size_t{64} << 10)));
+
+  http.set_pre_routing_handler([](const httplib::Request&, httplib::Response&) {
+    t_request_start = Clock::now();
+    return httplib::Server::HandlerResponse::Unhandled;
+  });
+  http.set_logger([this](const httplib::Request& req, const httplib::Response& res) {
+    double seconds = 0;
+    if (t_request_start) seconds = std::chrono::duration<double>(Clock::now() - *t_request_start).count();
+    t_request_start.reset();
+    metrics.record_request(req.path, res.status, seconds);
+  });
+  // Every error answer is JSON, including httplib's own (404, 413 for an oversized body, 400 for
+  // a broken multipart body, ...). httplib may not have read all of such a request: the client
+  // is told to close the connection, or the rest would be read as its next request.
+  http.set_error_handler(httplib::Server::HandlerWithResponse([](const httplib::Request&, httplib::Response& res) {
+    if (!res.body.empty()) return httplib::Server::HandlerResponse::Unhandled;
+    res.set_header("Connection", "close");
+    send_error(res, res.status, reason(res.status));
+    return httplib::Server::HandlerResponse::Handled;
+  }));
+  http.set_exception_handler([](const httplib::Request&, httplib::Response& res, std::exception_ptr error) {
+    std::string what = "unknown exception";
+    try {
+      if (error) std::rethrow_exception(error);
+    } catch (const std::exception& e) {
+      what = e.what();
+    } catch (...) {
+    }
+    send_error(res, 500, "internal error: " + what);
+  });
+
+  http.Post("/translate", [this](const httplib::Request& req, httplib::Response& res) { handle_translate(req, res, false); });
+  http.Post("/translate/stream",
+            [this](const httplib::Request& req, httplib::Response& res) { handle_translate(req, res, true); });
+  http.Get("/languages", [this](const httplib::Request&, httplib::Response& res) {
+    send_json(res, 200, languages.languages_json());
+  });
+  http.Get("/health", [this](const httplib::Request&, httplib::Response& res) {
+    bool is_draining;
+    {
+      std::lock_guard<std::mutex> lock(mutex);
+      is_draining = draining;
+    }
+    send_json(res, is_draining ? 503 : 200,
+              {{"status", is_draining ? "draining" : "ok"}, {"queue_depth", service.queue_depth()}});
+  });
+  http.Get("/metrics", [this](const httplib::Request&, httplib::Response& res) {
+    metrics.set_queue_depth(service.queue_depth());
+    res.status = 200;
+    res.set_content(metrics.serialize(), "text/plain; version=0.0.4; charset=utf-8");
+  });
+}
+
+std::optional<RequestError> HttpServer::Impl::authorize(const TranslateRequest& request,
+                                                        const httplib::Request& req) const {
+  if (options.api_keys.empty()) return std::nullopt;
+  std::string key = request.api_key;
+  if (key.empty() && req.has_param("api_key")) key = req.get_param_value("api_key");
+  if (key.empty()) return RequestError{403, "Missing API key: this server needs an api_key"};
+  if (!options.api_keys.contains(key)) return RequestError{403, "Invalid API key"};
+  return std::nullopt;
+}
+
+void HttpServer::Impl::handle_translate(const httplib::Request& req, httplib::Response& res, bool stream) {
+  std::shared_ptr<InFlight> guard = enter();
+  if (!guard) return send_error(res, 503, "the server is shutting down");
+
+  ParseResult parsed;
+  if (req.is_multipart_form_data()) {
+    std::vector<std::pair<std::string, std::string>> fields;
+    for (const auto& [name, part] : req.files) fields.emplace_back(name, part.content);
+    parsed = parse_translate_fields(fields);
+  } else {
+    parsed = parse_translate_request(req.body, req.get_header_value("Content-Type"));
+  }
+  if (const RequestError* error = std::get_if<RequestError>(&parsed)) return send_error(res, error->status, error->message);
+  TranslateRequest& request = std::get<TranslateRequest>(parsed);
+
+  if (auto error = authorize(request, req)) return send_error(res, error->status, error->message);
+  size_t characters = 0;
+  for (const std::string& text : request.q) characters += count_characters(text);
+  if (characters > options.max_chars)
+    return send_error(res, 413,
+                      "Invalid request: request (" + std::to_string(characters) + ") exceeds text limit (" +
+                          std::to_string(options.max_chars) + ")");
+  if (request.q.size() > service.capacity())
+    return send_error(res, 413,
+                      "Invalid request: " + std::to_string(request.q.size()) + " texts; at most " +
+                          std::to_string(service.capacity()) + " per request");
+  if (stream && (request.q_is_array || request.q.size() != 1))
+    return send_error(res, 400, "Invalid request: /translate/stream takes a single string q");
+
+  auto target = languages.resolve_target(request.target);
+  if (const RequestError* error = std::get_if<RequestError>(&target)) return send_error(res, error->status, error->message);
+  const std::string& target_lang = std::get<std::string>(target);
+
+  auto translate_options = std::make_shared<TranslateOptions>(options.base_options);
+  translate_options->on_token = nullptr;
+  translate_options->target_lang = target_lang;
+  if (request.alternatives > 0) {
+    translate_options->num_return_sequences = request.alternatives + 1;
+    translate_options->num_beams =
+        std::max({request.alternatives + 1, options.default_num_beams, translate_options->num_beams.value_or(1)});
+  }
+  // Texts share a batch only with texts translated the same way.
+  const std::string batch_key = target_lang + "|" + std::to_string(request.alternatives);
+  std::vector<std::string> texts = std::move(request.q);
+  request.q.clear();
+
+  if (!stream) {
+    auto promise = std::make_shared<std::promise<std::vector<JobResult>>>();
+    std::future<std::vector<JobResult>> future = promise->get_future();
+    const BatchingQueue::Push pushed = service.submit(
+        std::move(texts), translate_options, batch_key,
+        [promise](std::vector<JobResult> results) { promise->set_value(std::move(results)); });
+    if (pushed == BatchingQueue::Push::kFull)
+      return send_error(res, 429, "Too many requests: the translation queue is full, retry later");
+    if (pushed == BatchingQueue::Push::kClosed) return send_error(res, 503, "the server is shutting down");
+    std::vector<JobResult> results = future.get();
+    for (size_t i = 0; i < results.size(); ++i) {
+      if (!results[i].translation) {
+        const std::string where = request.q_is_array ? "q[" + std::to_string(i) + "]: " : "";
+        return send_error(res, results[i].status, where + results[i].error);
+      }
+    }
+    return send_json(res, 200, translate_response(request, results, languages.source_code()));
+  }
+
+  auto events = std::make_shared<EventStream>();
+  const std::string detected = languages.source_code();
+  const BatchingQueue::Push pushed = service.submit(
+      std::move(texts), translate_options, batch_key,
+      [events, request, detected](std::vector<JobResult> results) {
+        if (!results.at(0).translation) {
+          events->push(sse_event("error", {{"error", results[0].error}, {"status", results[0].status}}), true);
+          return;
+        }
+        events->push(sse_event("final", translate_response(request, results, detected)), true);
+      },
+      [events](size_t, std::string_view partial) {
+        events->push(sse_event("partial", {{"translatedText", partial}}), false);
+      });
+  if (pushed == BatchingQueue::Push::kFull)
+    return send_error(res, 429, "Too many requests: the translation queue is full, retry later");
+  if (pushed == BatchingQueue::Push::kClosed) return send_error(res, 503, "the server is shutting down");
+  res.status = 200;
+  res.set_header("Cache-Control", "no-cache");
+  res.set_header("X-Accel-Buffering", "no");
+  res.set_chunked_content_provider("text/event-stream", [events, guard](size_t, httplib::DataSink& sink) {
+    std::vector<std::string> ready;
+    const bool finished = events->take(ready, std::chrono::milliseconds(500));
+    for (const std::string& event : ready)
+      if (!sink.write(event.data(), event.size())) return false;  // the client left
+    if (finished) sink.done();
+    return true;
+  });
+}
+
+HttpServer::HttpServer(TranslationService& service, const LanguageMap& languages, ServerMetrics& metrics,
+                       HttpOptions options)
+    : impl_(std::make_unique<Impl>(service, languages, metrics, std::move(options))) {
+  impl_->routes();
+}
+
+HttpServer::~HttpServer() { stop(); }
+
+int HttpServer::bind(const std::string& host, int port) {
+  if (port < 0 || port > 65535) throw Error("port " + std::to_string(port) + " is not in 0..65535");
+  const int bound = port == 0 ? impl_->http.bind_to_any_port(host) : (impl_->http.bind_to_port(host, port) ? port : -1);
+  if (bound <= 0)
+    throw Error("cannot listen on " + host + ":" + std::to_string(port) + " (address in use or not local?)");
+  if (impl_->listen_socket != INVALID_SOCKET) ::listen(impl_->listen_socket, SOMAXCONN);
+  return bound;
+}
+
+void HttpServer::run() {
+  {
+    std::lock_guard<std::mutex> lock(impl_->mutex);
+    if (impl_->stop_requested) return;
+    impl_->running = true;
+  }
+  impl_->http.listen_after_bind();
+  {
+    std::lock_guard<std::mutex> lock(impl_->mutex);
+    impl_->running = false;
+  }
+  impl_->changed.notify_all();
+}
+
+void HttpServer::begin_drain() {
+  std::lock_guard<std::mutex> lock(impl_->mutex);
+  impl_->draining = true;
+}
+
+bool HttpServer::wait_idle(std::chrono::milliseconds timeout) {
+  std::unique_lock<std::mutex> lock(impl_->mutex);
+  return impl_->changed.wait_for(lock, timeout, [&] { return impl_->in_flight == 0; });
+}
+
+void HttpServer::stop() {
+  std::unique_lock<std::mutex> lock(impl_->mutex);
+  impl_->stop_requested = true;
+  // httplib's stop() is a no-op until listen has started, and must not be called twice.
+  while (impl_->running && !impl_->stopped) {
+    if (impl_->http.is_running()) {
+      impl_->stopped = true;
+      impl_->http.stop();
+      break;
+    }
+    impl_->changed.wait_for(lock, std::chrono::milliseconds(1));
+  }
+}
+
+size_t HttpServer::in_flight() const {
+  std::lock_guard<std::mutex> lock(impl_->mutex);
+  return impl_->in_flight;
+}
+
+std::set<std::string> load_api_keys(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw Error(path + ": cannot open the API keys file");
+  std::set<std::string> keys;
+  for (std::string line; std::getline(in, line);) {
+    const size_t first = line.find_first_not_of(" \t\r\n");
+    if (first == std::string::npos || line[first] == '#') continue;
+    const size_t last = line.find_last_not_of(" \t\r\n");
+    keys.insert(line.substr(first, last - first + 1));
+  }
+  if (in.bad()) throw Error(path + ": cannot read the API keys file");
+  if (keys.empty()) throw Error(path + ": no API key in the file (one key per line)");
+  return keys;
+}
+
+}  // namespace opusrt::server

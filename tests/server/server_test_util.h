@@ -1,0 +1,155 @@
+#pragma once
+
+// Helpers of the server tests: the tiny model's Translator (loaded once per process), an
+// in-process server on a free loopback port, SSE parsing and corpus sentences.
+#include <httplib.h>
+
+#include <chrono>
+#include <fstream>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "opusrt/translator.h"
+#include "server/http_server.h"
+#include "server/language_map.h"
+#include "server/metrics.h"
+#include "server/translation_service.h"
+#include "test_env.h"
+
+namespace opusrt::server::testing {
+
+// Every test server caps outputs at this many tokens: the tiny model's random weights otherwise
+// run to its 256-token limit, which is slow under the sanitizers.
+inline constexpr int64_t kMaxNewTokens = 16;
+
+inline const Translator& tiny_translator() {
+  static const Translator translator(opusrt::test::tiny_model_dir());
+  return translator;
+}
+
+// What the server should answer for `text`: the Translator with the same options.
+inline TranslateOptions reference_options(const std::string& target_lang = "", int alternatives = 0) {
+  TranslateOptions options;
+  options.max_new_tokens = kMaxNewTokens;
+  options.target_lang = target_lang;
+  if (alternatives > 0) {
+    options.num_return_sequences = alternatives + 1;
+    options.num_beams = std::max(alternatives + 1, tiny_translator().model_info().default_num_beams);
+  }
+  return options;
+}
+
+inline std::vector<std::string> corpus_sentences(size_t count) {
+  std::ifstream in(opusrt::test::env_path("OPUSRT_SOURCE_DIR") / "scripts/fixtures/corpus/en.txt");
+  std::vector<std::string> sentences;
+  for (std::string line; sentences.size() < count && std::getline(in, line);)
+    if (!line.empty()) sentences.push_back(line);
+  EXPECT_EQ(sentences.size(), count);
+  return sentences;
+}
+
+struct TestServerOptions {
+  int workers = 2;
+  size_t max_batch = 8;
+  std::chrono::microseconds batch_wait = std::chrono::milliseconds(5);
+  size_t queue_size = 1024;
+  size_t max_chars = 10000;
+  std::set<std::string> api_keys;
+};
+
+// The whole server in this process (no signals): metrics, workers, HTTP on 127.0.0.1:<free port>.
+class TestServer {
+ public:
+  explicit TestServer(const TestServerOptions& options = {})
+      : languages_(LanguageMap::for_model(tiny_translator().model_info())),
+        service_(tiny_translator(), service_options(options), &metrics_),
+        http_(service_, languages_, metrics_, http_options(options)) {
+    port_ = http_.bind("127.0.0.1", 0);
+    thread_ = std::thread([this] { http_.run(); });
+  }
+  ~TestServer() {
+    http_.begin_drain();
+    http_.wait_idle(std::chrono::minutes(5));
+    http_.stop();
+    thread_.join();
+    service_.shutdown();
+  }
+
+  httplib::Client client() const {
+    httplib::Client client("127.0.0.1", port_);
+    // One connection, one server thread, requests in order: the metrics of a response are
+    // recorded before the next request of the same client is read.
+    client.set_keep_alive(true);
+    client.set_connection_timeout(std::chrono::seconds(60));
+    client.set_read_timeout(std::chrono::minutes(10));
+    client.set_write_timeout(std::chrono::minutes(1));
+    return client;
+  }
+
+  int port() const { return port_; }
+  HttpServer& http() { return http_; }
+  TranslationService& service() { return service_; }
+
+ private:
+  static ServiceOptions service_options(const TestServerOptions& options) {
+    ServiceOptions service;
+    service.workers = options.workers;
+    service.batching.max_batch = options.max_batch;
+    service.batching.max_wait = options.batch_wait;
+    service.batching.capacity = options.queue_size;
+    return service;
+  }
+  static HttpOptions http_options(const TestServerOptions& options) {
+    HttpOptions http;
+    http.max_chars = options.max_chars;
+    http.api_keys = options.api_keys;
+    http.http_threads = 32;
+    http.base_options.max_new_tokens = kMaxNewTokens;
+    http.default_num_beams = tiny_translator().model_info().default_num_beams;
+    return http;
+  }
+
+  ServerMetrics metrics_;
+  LanguageMap languages_;
+  TranslationService service_;
+  HttpServer http_;
+  int port_ = 0;
+  std::thread thread_;
+};
+
+struct SseEvent {
+  std::string name;
+  nlohmann::json data;
+};
+
+// "event: NAME\ndata: JSON\n\n"...
+inline std::vector<SseEvent> parse_sse(const std::string& body) {
+  std::vector<SseEvent> events;
+  size_t start = 0;
+  while (start < body.size()) {
+    size_t end = body.find("\n\n", start);
+    if (end == std::string::npos) end = body.size();
+    const std::string block = body.substr(start, end - start);
+    start = end + 2;
+    if (block.empty()) continue;
+    SseEvent event;
+    size_t line_start = 0;
+    while (line_start < block.size()) {
+      size_t line_end = block.find('\n', line_start);
+      if (line_end == std::string::npos) line_end = block.size();
+      const std::string line = block.substr(line_start, line_end - line_start);
+      if (line.starts_with("event: ")) event.name = line.substr(7);
+      if (line.starts_with("data: ")) event.data = nlohmann::json::parse(line.substr(6));
+      line_start = line_end + 1;
+    }
+    events.push_back(std::move(event));
+  }
+  return events;
+}
+
+}  // namespace opusrt::server::testing
