@@ -8,28 +8,14 @@
 #include <memory>
 
 #include "opusrt/error.h"
+#include "opusrt/utf8.h"
 
 namespace opusrt {
 namespace {
 
-// Byte offset of the first invalid UTF-8 sequence, or npos.
-size_t find_invalid_utf8(std::string_view text) {
-  const auto* bytes = reinterpret_cast<const uint8_t*>(text.data());
-  const int32_t length = static_cast<int32_t>(text.size());
-  int32_t i = 0;
-  while (i < length) {
-    const int32_t start = i;
-    UChar32 c;
-    U8_NEXT(bytes, i, length, c);
-    if (c < 0) return static_cast<size_t>(start);
-  }
-  return std::string_view::npos;
-}
-
 void require_utf8(std::string_view text) {
   if (text.size() > static_cast<size_t>(INT32_MAX)) throw Error("text of " + std::to_string(text.size()) + " bytes is too large");
-  if (const size_t bad = find_invalid_utf8(text); bad != std::string_view::npos)
-    throw Error("invalid UTF-8 at byte " + std::to_string(bad) + " of the input");
+  if (const auto bad = find_invalid_utf8(text)) throw Error("invalid UTF-8 at byte " + std::to_string(*bad) + " of the input");
 }
 
 bool is_space_at(std::string_view text, size_t byte, size_t& length) {

@@ -14,6 +14,7 @@
 #include <nlohmann/json.hpp>
 
 #include "opusrt/error.h"
+#include "opusrt/utf8.h"
 
 namespace opusrt {
 namespace {
@@ -31,48 +32,6 @@ using PieceToId = std::unordered_map<std::string, int64_t, StringHash, std::equa
 
 // ---------------------------------------------------------------------------------------------
 // UTF-8
-
-// Offset of the first byte of the first ill-formed sequence (Unicode Table 3-7), or npos.
-size_t find_invalid_utf8(std::string_view s) {
-  const auto* p = reinterpret_cast<const unsigned char*>(s.data());
-  const size_t n = s.size();
-  size_t i = 0;
-  while (i < n) {
-    const unsigned char c = p[i];
-    if (c < 0x80) {
-      ++i;
-      continue;
-    }
-    size_t len = 0;
-    unsigned char lo = 0x80, hi = 0xBF;  // allowed range of the second byte
-    if (c >= 0xC2 && c <= 0xDF) {
-      len = 2;
-    } else if (c == 0xE0) {
-      len = 3, lo = 0xA0;  // no overlongs
-    } else if (c >= 0xE1 && c <= 0xEC) {
-      len = 3;
-    } else if (c == 0xED) {
-      len = 3, hi = 0x9F;  // no surrogates
-    } else if (c >= 0xEE && c <= 0xEF) {
-      len = 3;
-    } else if (c == 0xF0) {
-      len = 4, lo = 0x90;  // no overlongs
-    } else if (c >= 0xF1 && c <= 0xF3) {
-      len = 4;
-    } else if (c == 0xF4) {
-      len = 4, hi = 0x8F;  // <= U+10FFFF
-    } else {
-      return i;  // continuation byte, 0xC0, 0xC1, 0xF5..0xFF
-    }
-    if (i + len > n) return i;
-    if (p[i + 1] < lo || p[i + 1] > hi) return i;
-    for (size_t k = 2; k < len; ++k) {
-      if (p[i + k] < 0x80 || p[i + k] > 0xBF) return i;
-    }
-    i += len;
-  }
-  return std::string_view::npos;
-}
 
 // Decodes the code point at s[i] (s is valid UTF-8); sets len.
 char32_t decode_at(std::string_view s, size_t i, size_t& len) {
@@ -365,8 +324,8 @@ struct MarianTokenizer::Impl {
   }
 
   std::vector<int64_t> encode(std::string_view text) const {
-    if (const size_t bad = find_invalid_utf8(text); bad != std::string_view::npos) {
-      throw Error("invalid UTF-8 at byte " + std::to_string(bad) + " of the input");
+    if (const auto bad = find_invalid_utf8(text)) {
+      throw Error("invalid UTF-8 at byte " + std::to_string(*bad) + " of the input");
     }
     // tokens_trie.split + lstrip/rstrip of the neighbours of added tokens.
     struct Chunk {
@@ -401,8 +360,8 @@ struct MarianTokenizer::Impl {
   }
 
   std::vector<int64_t> encode_target(std::string_view text) const {
-    if (const size_t bad = find_invalid_utf8(text); bad != std::string_view::npos) {
-      throw Error("invalid UTF-8 at byte " + std::to_string(bad) + " of the target prefix");
+    if (const auto bad = find_invalid_utf8(text)) {
+      throw Error("invalid UTF-8 at byte " + std::to_string(*bad) + " of the target prefix");
     }
     std::vector<std::string> pieces;
     const auto status = target_spm.Encode(text, &pieces);

@@ -12,6 +12,7 @@
 #include "commands.h"
 #include "opusrt/hub.h"
 #include "opusrt/translator.h"
+#include "opusrt/utf8.h"
 
 namespace opusrt::cli {
 
@@ -118,33 +119,6 @@ nlohmann::json to_json(const std::string& source, const TextTranslation& result)
 
 bool is_blank(std::string_view text) {
   return std::all_of(text.begin(), text.end(), [](unsigned char c) { return std::isspace(c) != 0; });
-}
-
-// Replaces each invalid UTF-8 sequence with U+FFFD (--replace-invalid).
-std::string replace_invalid_utf8(std::string_view text) {
-  std::string out;
-  out.reserve(text.size());
-  const auto* p = reinterpret_cast<const unsigned char*>(text.data());
-  size_t i = 0;
-  while (i < text.size()) {
-    const unsigned char c = p[i];
-    size_t length = c < 0x80 ? 1 : (c >= 0xC2 && c <= 0xDF) ? 2 : (c >= 0xE0 && c <= 0xEF) ? 3 : (c >= 0xF0 && c <= 0xF4) ? 4 : 0;
-    bool valid = length > 0 && i + length <= text.size();
-    for (size_t k = 1; valid && k < length; ++k) valid = (p[i + k] & 0xC0) == 0x80;
-    if (valid && length == 3) {
-      valid = !(c == 0xE0 && p[i + 1] < 0xA0) && !(c == 0xED && p[i + 1] > 0x9F);
-    } else if (valid && length == 4) {
-      valid = !(c == 0xF0 && p[i + 1] < 0x90) && !(c == 0xF4 && p[i + 1] > 0x8F);
-    }
-    if (valid) {
-      out.append(text.substr(i, length));
-      i += length;
-    } else {
-      out.append("\xEF\xBF\xBD");
-      ++i;
-    }
-  }
-  return out;
 }
 
 // One input line -> the text to translate; nullopt for a blank text line (echoed as it is).
