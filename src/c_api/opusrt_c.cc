@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "opusrt/translator.h"
+#include "opusrt/utf8.h"
 
 struct opusrt_config {
   opusrt::TranslatorConfig config;
@@ -84,47 +85,6 @@ opusrt_status guard(opusrt_status on_error, Body&& body) noexcept {
 template <typename T>
 void require(const T* pointer, const char* function, const char* name) {
   if (pointer == nullptr) fail(OPUSRT_ERROR_INVALID_ARGUMENT, std::string(function) + ": " + name + " is NULL");
-}
-
-// Offset of the first byte of the first ill-formed UTF-8 sequence (Unicode Table 3-7), or npos.
-size_t find_invalid_utf8(std::string_view s) {
-  const auto* p = reinterpret_cast<const unsigned char*>(s.data());
-  const size_t n = s.size();
-  size_t i = 0;
-  while (i < n) {
-    const unsigned char c = p[i];
-    if (c < 0x80) {
-      ++i;
-      continue;
-    }
-    size_t len = 0;
-    unsigned char lo = 0x80, hi = 0xBF;  // allowed range of the second byte
-    if (c >= 0xC2 && c <= 0xDF) {
-      len = 2;
-    } else if (c == 0xE0) {
-      len = 3, lo = 0xA0;
-    } else if (c >= 0xE1 && c <= 0xEC) {
-      len = 3;
-    } else if (c == 0xED) {
-      len = 3, hi = 0x9F;
-    } else if (c >= 0xEE && c <= 0xEF) {
-      len = 3;
-    } else if (c == 0xF0) {
-      len = 4, lo = 0x90;
-    } else if (c >= 0xF1 && c <= 0xF3) {
-      len = 4;
-    } else if (c == 0xF4) {
-      len = 4, hi = 0x8F;
-    } else {
-      return i;
-    }
-    if (i + len > n) return i;
-    if (p[i + 1] < lo || p[i + 1] > hi) return i;
-    for (size_t k = 2; k < len; ++k)
-      if (p[i + k] < 0x80 || p[i + k] > 0xBF) return i;
-    i += len;
-  }
-  return std::string_view::npos;
 }
 
 // A C caller may pass any int where the header says an enum; C++ must not load a value outside the
@@ -269,9 +229,9 @@ opusrt_status opusrt_options_set_target_lang(opusrt_options* options, const char
   return guard(OPUSRT_ERROR_INVALID_ARGUMENT, [&] {
     require(options, "opusrt_options_set_target_lang", "options");
     const std::string_view lang = target_lang ? std::string_view(target_lang) : std::string_view();
-    if (const size_t bad = find_invalid_utf8(lang); bad != std::string_view::npos)
+    if (const auto bad = opusrt::find_invalid_utf8(lang))
       fail(OPUSRT_ERROR_INVALID_ARGUMENT,
-           "opusrt_options_set_target_lang: target_lang is not valid UTF-8 (byte " + std::to_string(bad) + ")");
+           "opusrt_options_set_target_lang: target_lang is not valid UTF-8 (byte " + std::to_string(*bad) + ")");
     options->options.target_lang.assign(lang);
   });
 }
@@ -296,8 +256,8 @@ opusrt_status opusrt_translate(const opusrt_translator* translator, const opusrt
         continue;
       }
       const std::string_view text = lengths ? std::string_view(texts[i], lengths[i]) : std::string_view(texts[i]);
-      if (const size_t bad = find_invalid_utf8(text); bad != std::string_view::npos)
-        fail(OPUSRT_ERROR_INVALID_INPUT, where + ": invalid UTF-8 at byte " + std::to_string(bad));
+      if (const auto bad = opusrt::find_invalid_utf8(text))
+        fail(OPUSRT_ERROR_INVALID_INPUT, where + ": invalid UTF-8 at byte " + std::to_string(*bad));
       inputs.emplace_back(text);
     }
     auto result = std::make_unique<opusrt_result>();
