@@ -132,7 +132,7 @@ TEST_P(Variants, TranslatesTheFixtureInputsInEveryDecoderModeCachedMatchingRecom
     EXPECT_EQ(s.output_ids, m.output_ids);
     EXPECT_EQ(s.text, m.text);
     // Recompute is the oracle where quantization does not depend on the tensor's extent
-    // (see VariantAccuracy.QuantizedRecomputeFollowsTheCachedRun for the quantized one).
+    // (see VariantsAccuracy.QuantizedRecomputeFollowsTheCachedRun for the quantized one).
     if (GetParam() != "quantized") {
       EXPECT_EQ(r.output_ids, m.output_ids);
     }
@@ -209,7 +209,7 @@ TEST_P(Variants, AMissingVariantNamesItsFile) {
 INSTANTIATE_TEST_SUITE_P(TinyFixture, Variants, ::testing::Values("quantized", "fp16"),
                          [](const auto& info) { return info.param; });
 
-TEST(VariantInterfaces, Fp16HasFloat16StatesLogitsAndKeysAndValues) {
+TEST(VariantsInterface, Fp16HasFloat16StatesLogitsAndKeysAndValues) {
   for (DecoderMode mode : {DecoderMode::kMerged, DecoderMode::kSplit}) {
     SCOPED_TRACE(to_string(mode));
     const Engine engine(tiny_model_dir(), mode, "fp16");
@@ -252,7 +252,7 @@ TEST(VariantInterfaces, Fp16HasFloat16StatesLogitsAndKeysAndValues) {
   }
 }
 
-TEST(VariantInterfaces, QuantizedKeepsTheFloat32Interface) {
+TEST(VariantsInterface, QuantizedKeepsTheFloat32Interface) {
   const Engine engine(tiny_model_dir(), DecoderMode::kMerged, "quantized");
   EXPECT_EQ(engine.graphs.kv_type(), runtime::ElementType::kFloat32);
   EXPECT_EQ(engine.graphs.no_cache_graph().output("logits").type, runtime::ElementType::kFloat32);
@@ -265,7 +265,7 @@ TEST(VariantInterfaces, QuantizedKeepsTheFloat32Interface) {
             fs::file_size(tiny_model_dir() / "decoder_model_merged.onnx"));
 }
 
-TEST(VariantAccuracy, Fp16StaysCloseToFp32) {
+TEST(VariantsAccuracy, Fp16StaysCloseToFp32) {
   const Engine fp32(tiny_model_dir(), DecoderMode::kMerged);
   const Engine fp16(tiny_model_dir(), DecoderMode::kMerged, "fp16");
   double worst = 0;
@@ -290,7 +290,7 @@ TEST(VariantAccuracy, Fp16StaysCloseToFp32) {
   EXPECT_GE(identical * 2, inputs);  // measured 29/31
 }
 
-TEST(VariantAccuracy, QuantizedStep0IsNearFp32) {
+TEST(VariantsAccuracy, QuantizedStep0IsNearFp32) {
   const Engine fp32(tiny_model_dir(), DecoderMode::kMerged);
   const Engine quantized(tiny_model_dir(), DecoderMode::kMerged, "quantized");
   double worst = 0, mean_sum = 0, worst_mean = 0, worst_r = 1;
@@ -323,7 +323,7 @@ TEST(VariantAccuracy, QuantizedStep0IsNearFp32) {
             << inputs << "\n";
 }
 
-TEST(VariantAccuracy, QuantizedRecomputeFollowsTheCachedRun) {
+TEST(VariantsAccuracy, QuantizedRecomputeFollowsTheCachedRun) {
   const Engine cached(tiny_model_dir(), DecoderMode::kMerged, "quantized");
   const Engine recompute(tiny_model_dir(), DecoderMode::kRecompute, "quantized");
   double worst = 0, worst_r = 1;
@@ -384,7 +384,7 @@ CliResult run_cli(const std::vector<std::string>& args, const std::string& input
   return result;
 }
 
-TEST(VariantCli, TranslateWithVariantMatchesTheLibrary) {
+TEST(VariantsCli, TranslateWithVariantMatchesTheLibrary) {
   const std::vector<std::string> texts = {"Hello world.", "What time is it?", "No such file or directory"};
   std::string input;
   for (const std::string& text : texts) input += text + "\n";
@@ -413,7 +413,7 @@ TEST(VariantCli, TranslateWithVariantMatchesTheLibrary) {
   EXPECT_EQ(std::count(plain.out.begin(), plain.out.end(), '\n'), 3);
 }
 
-TEST(VariantCli, UnknownVariantIsOneClearError) {
+TEST(VariantsCli, UnknownVariantIsOneClearError) {
   const CliResult r =
       run_cli({"translate", "--model", tiny_model_dir().string(), "--variant", "q4"}, "Hello world.\n");
   EXPECT_NE(r.exit_code, 0);
