@@ -1,6 +1,6 @@
 #include "decoder/decoder_graphs.h"
 
-#include <regex>
+#include <charconv>
 #include <set>
 
 #include "opusrt/error.h"
@@ -23,6 +23,18 @@ void expect_dim(const runtime::Session& session, const runtime::IoInfo& info, si
     throw Error(file_of(session) + ": '" + info.name + "' has " + std::to_string(info.shape[axis].size) +
                 " at axis " + std::to_string(axis) + " " + info.shape_string() + ", config.json " + config_field +
                 " = " + std::to_string(expected));
+}
+
+// L of an output named "present.L.decoder.key".
+std::optional<int64_t> present_decoder_key_layer(std::string_view name) {
+  constexpr std::string_view prefix = "present.", suffix = ".decoder.key";
+  if (!name.starts_with(prefix) || !name.ends_with(suffix) || name.size() <= prefix.size() + suffix.size())
+    return std::nullopt;
+  const std::string_view digits = name.substr(prefix.size(), name.size() - prefix.size() - suffix.size());
+  int64_t layer = 0;
+  const auto [end, error] = std::from_chars(digits.data(), digits.data() + digits.size(), layer);
+  if (error != std::errc() || end != digits.data() + digits.size()) return std::nullopt;
+  return layer;
 }
 
 }  // namespace
@@ -89,12 +101,9 @@ void DecoderGraphs::check_interface(const runtime::Session& session, bool has_pa
                                     bool returns_encoder_kv, const ModelConfig& config) {
   const std::string file = file_of(session);
   // Layer count as the graph sees it, from its present.L.decoder.key outputs.
-  static const std::regex present_key(R"(present\.(\d+)\.decoder\.key)");
   std::set<int64_t> graph_layers;
-  for (const runtime::IoInfo& output : session.outputs()) {
-    std::smatch match;
-    if (std::regex_match(output.name, match, present_key)) graph_layers.insert(std::stoll(match[1]));
-  }
+  for (const runtime::IoInfo& output : session.outputs())
+    if (const auto layer = present_decoder_key_layer(output.name)) graph_layers.insert(*layer);
   if (static_cast<int64_t>(graph_layers.size()) != config.decoder_layers ||
       (!graph_layers.empty() && *graph_layers.rbegin() != config.decoder_layers - 1))
     throw Error(file + ": the graph has " + std::to_string(graph_layers.size()) +
