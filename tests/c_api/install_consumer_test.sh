@@ -43,6 +43,21 @@ nm -D --defined-only "$prefix/lib/libopusrt.so" | awk '{ print $3 }' > "$work/ex
 declared="$(sed -n 's/^OPUSRT_C_API .*[ *]\(opusrt_[a-z_]*\)(.*/\1/p' "$prefix/include/opusrt/opusrt.h")"
 [ "$(echo "$declared" | wc -l)" -ge 20 ] || fail "could not read the declarations of opusrt.h"
 for f in $declared; do grep -qx "$f" "$work/exports.txt" || fail "libopusrt.so does not export $f"; done
+# Free functions declared at namespace level in the C++ headers (cmake/opusrt_exports.map lists them by hand).
+nm -D --defined-only -C "$prefix/lib/libopusrt.so" > "$work/exports-demangled.txt"
+for h in "$prefix"/include/opusrt/*.h; do
+  [ "$(basename "$h")" = opusrt.h ] && continue
+  functions="$(grep -E '^[A-Za-z_][A-Za-z_0-9:<>, ]*[ *&]+[a-z_0-9]+\(' "$h" |
+    grep -vE '^(inline|constexpr|template|static|#|//)|\)\s*(const\s*)?(noexcept\s*)?\{' |
+    sed -E 's/^[A-Za-z_][A-Za-z_0-9:<>, ]*[ *&]+([a-z_0-9]+)\(.*/\1/' || true)"
+  for f in $functions; do
+    grep -qE " opusrt::$f(\[abi:[a-z0-9]+\])*\(" "$work/exports-demangled.txt" ||
+      fail "libopusrt.so does not export opusrt::$f ($(basename "$h")): add it to cmake/opusrt_exports.map"
+  done
+done
+for f in translate translate_batch model_info; do
+  grep -qF " opusrt::Translator::$f(" "$work/exports-demangled.txt" || fail "libopusrt.so does not export Translator::$f"
+done
 if nm -D --defined-only -C "$prefix/lib/libopusrt.so" | grep -E 'opusrt::(MarianTokenizer|Encoder|KvCache|GreedySearch)|nlohmann'; then
   fail "libopusrt.so exports internals (above)"
 fi
