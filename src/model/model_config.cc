@@ -125,9 +125,10 @@ int64_t resolve_max_length(const GenerationConfig& generation, const ModelConfig
   int64_t length = generation.max_length;
   if (max_new_tokens) {
     if (*max_new_tokens < 1) throw Error("max_new_tokens must be at least 1, got " + std::to_string(*max_new_tokens));
-    length = 1 + *max_new_tokens;
+    // Capped by the position table below anyway; this keeps 1 + n from overflowing.
+    length = 1 + std::min(*max_new_tokens, config.max_position_embeddings);
   } else if (generation.max_new_tokens) {
-    length = 1 + *generation.max_new_tokens;
+    length = 1 + std::min(*generation.max_new_tokens, config.max_position_embeddings);
   }
   return std::min(length, config.max_position_embeddings);
 }
