@@ -1,5 +1,6 @@
 // Search strategies end to end on the tiny fixture model, through the Translator.
 #include <fstream>
+#include <limits>
 #include <set>
 
 #include <gtest/gtest.h>
@@ -132,6 +133,15 @@ TEST(Streaming, CallbackSeesEveryTokenAndEndsWithTheFinalText) {
     EXPECT_EQ(tokens, std::vector<int64_t>(t.output_ids.begin() + 1, t.output_ids.end())) << beams;
     EXPECT_EQ(last_text, t.text);
   }
+}
+
+TEST(Options, HugeMaxNewTokensIsCappedByThePositionTable) {
+  const Translator translator(tiny_model_dir());
+  TranslateOptions options;
+  options.num_beams = 1;
+  options.max_new_tokens = std::numeric_limits<int64_t>::max();
+  const Translation t = translator.translate("Hello world.", options);
+  EXPECT_LE(static_cast<int64_t>(t.output_ids.size()), translator.model_info().max_position_embeddings);
 }
 
 TEST(Options, InvalidValuesAreClearErrors) {
