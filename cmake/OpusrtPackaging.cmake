@@ -26,7 +26,7 @@ add_library(opusrt::opusrt ALIAS opusrt_shared)
 target_include_directories(opusrt_shared PUBLIC
   "$<BUILD_INTERFACE:${PROJECT_SOURCE_DIR}/include>"
   "$<INSTALL_INTERFACE:${CMAKE_INSTALL_INCLUDEDIR}>")
-target_link_libraries(opusrt_shared PRIVATE OnnxRuntime::OnnxRuntime PkgConfig::SENTENCEPIECE)
+target_link_libraries(opusrt_shared PRIVATE ${OPUSRT_PRIVATE_DEPENDENCIES})
 target_link_options(opusrt_shared PRIVATE "LINKER:--version-script=${OPUSRT_EXPORTS_MAP}" "LINKER:--no-undefined")
 # 0.x: a minor release may change the ABI, so the minor version is part of the soname.
 if(PROJECT_VERSION_MAJOR EQUAL 0)
