@@ -8,6 +8,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "cli_runner.h"
 #include "test_env.h"
 #include "text/sentence_splitter.h"
 
@@ -15,54 +16,6 @@ namespace opusrt::test {
 namespace {
 
 namespace fs = std::filesystem;
-
-struct Result {
-  int exit_code = -1;
-  std::string out, err;
-  std::vector<std::string> lines() const {
-    std::vector<std::string> lines;
-    std::istringstream in(out);
-    for (std::string line; std::getline(in, line);) lines.push_back(line);
-    return lines;
-  }
-};
-
-std::string slurp(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-}
-
-std::string quote(const std::string& arg) {
-  std::string quoted = "'";
-  for (char c : arg) {
-    if (c == '\'') {
-      quoted.append("'\\''");
-    } else {
-      quoted.push_back(c);
-    }
-  }
-  quoted.push_back('\'');
-  return quoted;
-}
-
-Result run_cli(const std::vector<std::string>& args, const std::string& input = "") {
-  const fs::path base = fs::temp_directory_path() / ("opusrt-cli-" + std::to_string(::getpid()));
-  const fs::path in = base.string() + ".in", out = base.string() + ".out", err = base.string() + ".err";
-  std::ofstream(in, std::ios::binary) << input;
-  std::string command = quote(env_path("OPUSRT_CLI").string());
-  for (const std::string& arg : args) command.append(" ").append(quote(arg));
-  command.append(" < ").append(quote(in.string())).append(" > ").append(quote(out.string()));
-  command.append(" 2> ").append(quote(err.string()));
-  const int status = std::system(command.c_str());
-  Result result;
-  result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  result.out = slurp(out);
-  result.err = slurp(err);
-  fs::remove(in);
-  fs::remove(out);
-  fs::remove(err);
-  return result;
-}
 
 TEST(Cli, HelpOnEveryCommand) {
   for (const std::vector<std::string>& args :

@@ -27,6 +27,7 @@
 
 #include "engine_harness.h"
 #include "opusrt/translator.h"
+#include "cli_runner.h"
 #include "test_env.h"
 
 namespace opusrt::test {
@@ -350,39 +351,6 @@ TEST(VariantsAccuracy, QuantizedRecomputeFollowsTheCachedRun) {
 
 // ---- the command line --------------------------------------------------------------------------
 
-struct CliResult {
-  int exit_code = -1;
-  std::string out, err;
-};
-
-std::string slurp(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-}
-
-std::string quote(const std::string& arg) {
-  std::string quoted = "'";
-  for (char c : arg) quoted.append(c == '\'' ? "'\\''" : std::string(1, c));
-  return quoted + "'";
-}
-
-CliResult run_cli(const std::vector<std::string>& args, const std::string& input) {
-  const fs::path base = fs::temp_directory_path() / ("opusrt-variants-cli-" + std::to_string(::getpid()));
-  const fs::path in = base.string() + ".in", out = base.string() + ".out", err = base.string() + ".err";
-  std::ofstream(in, std::ios::binary) << input;
-  std::string command = quote(env_path("OPUSRT_CLI").string());
-  for (const std::string& arg : args) command.append(" ").append(quote(arg));
-  command.append(" < " + quote(in.string()) + " > " + quote(out.string()) + " 2> " + quote(err.string()));
-  const int status = std::system(command.c_str());
-  CliResult result;
-  result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  result.out = slurp(out);
-  result.err = slurp(err);
-  fs::remove(in);
-  fs::remove(out);
-  fs::remove(err);
-  return result;
-}
 
 TEST(VariantsCli, TranslateWithVariantMatchesTheLibrary) {
   const std::vector<std::string> texts = {"Hello world.", "What time is it?", "No such file or directory"};
@@ -390,7 +358,7 @@ TEST(VariantsCli, TranslateWithVariantMatchesTheLibrary) {
   for (const std::string& text : texts) input += text + "\n";
   for (const std::string variant : {"quantized", "fp16", "fp32"}) {
     SCOPED_TRACE(variant);
-    const CliResult r = run_cli({"translate", "--model", tiny_model_dir().string(), "--variant", variant, "--beams",
+    const Result r = run_cli({"translate", "--model", tiny_model_dir().string(), "--variant", variant, "--beams",
                                  "1", "--max-new-tokens", "20", "--batch-size", "1", "--output", "jsonl"},
                                 input);
     ASSERT_EQ(r.exit_code, 0) << r.err;
@@ -406,7 +374,7 @@ TEST(VariantsCli, TranslateWithVariantMatchesTheLibrary) {
     }
   }
   // Plain text output too.
-  const CliResult plain = run_cli(
+  const Result plain = run_cli(
       {"translate", "--model", tiny_model_dir().string(), "--variant", "quantized", "--max-new-tokens", "10"},
       "Hello world.\n\nWhat time is it?\n");
   ASSERT_EQ(plain.exit_code, 0) << plain.err;
@@ -414,7 +382,7 @@ TEST(VariantsCli, TranslateWithVariantMatchesTheLibrary) {
 }
 
 TEST(VariantsCli, UnknownVariantIsOneClearError) {
-  const CliResult r =
+  const Result r =
       run_cli({"translate", "--model", tiny_model_dir().string(), "--variant", "q4"}, "Hello world.\n");
   EXPECT_NE(r.exit_code, 0);
   EXPECT_NE(r.err.find("encoder_model_q4.onnx"), std::string::npos) << r.err;
