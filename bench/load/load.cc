@@ -1,10 +1,11 @@
-// opusrt_load: N concurrent HTTP clients on loopback for T seconds against `opusrt serve`, once
-// with dynamic batching and once without (--max-batch 1), printing requests/s and p50/p99
-// latency of each run and the ratio as JSON. Bounded: at most 256 clients and 600 seconds; it
-// only ever talks to the server it started (or to --url, which must be a loopback address).
+// opusrt_load: N concurrent HTTP clients on loopback against `opusrt serve` with dynamic
+// batching and without (--max-batch 1), printing requests/s and p50/p99 latency of each and the
+// ratio as JSON. Both servers are started first, then R rounds of T seconds alternate between
+// them. Bounded: at most 256 clients and 1200 measured seconds in all; it only ever talks to the
+// servers it started on 127.0.0.1 (or to --url, which must be a loopback address).
 //
 //   opusrt_load --model build/fixtures/tiny --clients 16 --seconds 10
-//   opusrt_load --url 127.0.0.1:5000 --clients 16 --seconds 10     # one run against a running server
+//   opusrt_load --url 127.0.0.1:5000 --clients 16 --seconds 10     # against a running server
 #include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -53,6 +54,7 @@ struct Args {
   std::optional<int64_t> max_new_tokens;
   int alternatives = 0;
   bool only_batched = false;
+  int rounds = 3;
 };
 
 // `opusrt serve` as a child process on a free loopback port.
@@ -196,20 +198,42 @@ RunResult drive(const std::string& host, int port, const Args& args, const std::
   return result;
 }
 
-json measure(const std::string& host, int port, const Args& args, const std::vector<std::string>& texts) {
-  if (args.warmup_seconds > 0) drive(host, port, args, texts, args.warmup_seconds, false);
-  RunResult run = drive(host, port, args, texts, args.seconds, true);
-  std::sort(run.latencies_ms.begin(), run.latencies_ms.end());
-  double mean = 0;
-  for (double ms : run.latencies_ms) mean += ms;
-  if (!run.latencies_ms.empty()) mean /= static_cast<double>(run.latencies_ms.size());
-  return {{"requests", run.requests},
-          {"errors", run.errors},
-          {"seconds", run.seconds},
-          {"requests_per_second", static_cast<double>(run.requests) / run.seconds},
-          {"p50_ms", percentile(run.latencies_ms, 0.50)},
-          {"p99_ms", percentile(run.latencies_ms, 0.99)},
-          {"mean_ms", mean}};
+// Latencies of every round, and requests/s of each.
+struct Totals {
+  size_t requests = 0, errors = 0;
+  double seconds = 0;
+  std::vector<double> latencies_ms;
+  std::vector<double> rounds_rps;
+
+  void add(RunResult run) {
+    requests += run.requests;
+    errors += run.errors;
+    seconds += run.seconds;
+    rounds_rps.push_back(static_cast<double>(run.requests) / run.seconds);
+    latencies_ms.insert(latencies_ms.end(), run.latencies_ms.begin(), run.latencies_ms.end());
+  }
+
+  json report() {
+    std::sort(latencies_ms.begin(), latencies_ms.end());
+    double mean = 0;
+    for (double ms : latencies_ms) mean += ms;
+    if (!latencies_ms.empty()) mean /= static_cast<double>(latencies_ms.size());
+    return {{"requests", requests},
+            {"errors", errors},
+            {"seconds", seconds},
+            {"requests_per_second", seconds > 0 ? static_cast<double>(requests) / seconds : 0.0},
+            {"requests_per_second_by_round", rounds_rps},
+            {"p50_ms", percentile(latencies_ms, 0.50)},
+            {"p99_ms", percentile(latencies_ms, 0.99)},
+            {"mean_ms", mean}};
+  }
+};
+
+double median(std::vector<double> values) {
+  if (values.empty()) return 0;
+  std::sort(values.begin(), values.end());
+  const size_t n = values.size();
+  return n % 2 ? values[n / 2] : (values[n / 2 - 1] + values[n / 2]) / 2;
 }
 
 // Server-side batch statistics from /metrics: sentences / batches.
@@ -227,16 +251,47 @@ std::optional<double> mean_batch_size(const std::string& host, int port) {
   return sum / count;
 }
 
-json run_with_server(const Args& args, int max_batch, const std::vector<std::string>& texts) {
-  std::cerr << "opusrt_load: starting opusrt serve --max-batch " << max_batch << "\n";
-  ServerProcess server(args, max_batch);
-  json result = measure("127.0.0.1", server.port(), args, texts);
-  result["max_batch"] = max_batch;
-  result["batch_wait_ms"] = max_batch > 1 ? args.batch_wait_ms : 0;
-  result["workers"] = args.workers;
-  if (auto mean = mean_batch_size("127.0.0.1", server.port())) result["mean_batch_size"] = *mean;
-  result["server_exit_code"] = server.stop();
-  return result;
+// Both servers are started first and the runs alternate (batched, unbatched, batched, ...): on a
+// shared machine, load from elsewhere then hits both alike.
+json compare(const Args& args, const std::vector<std::string>& texts) {
+  std::cerr << "opusrt_load: starting opusrt serve --max-batch " << args.max_batch << "\n";
+  ServerProcess batched(args, args.max_batch);
+  std::optional<ServerProcess> unbatched;
+  if (!args.only_batched) {
+    std::cerr << "opusrt_load: starting opusrt serve --max-batch 1\n";
+    unbatched.emplace(args, 1);
+  }
+  if (args.warmup_seconds > 0) {
+    drive("127.0.0.1", batched.port(), args, texts, args.warmup_seconds, false);
+    if (unbatched) drive("127.0.0.1", unbatched->port(), args, texts, args.warmup_seconds, false);
+  }
+  Totals with, without;
+  std::vector<double> ratios;
+  for (int round = 1; round <= args.rounds; ++round) {
+    std::cerr << "opusrt_load: round " << round << "/" << args.rounds << "\n";
+    with.add(drive("127.0.0.1", batched.port(), args, texts, args.seconds, true));
+    if (unbatched) {
+      without.add(drive("127.0.0.1", unbatched->port(), args, texts, args.seconds, true));
+      if (without.rounds_rps.back() > 0) ratios.push_back(with.rounds_rps.back() / without.rounds_rps.back());
+    }
+  }
+  json report;
+  report["batched"] = with.report();
+  report["batched"]["max_batch"] = args.max_batch;
+  report["batched"]["batch_wait_ms"] = args.batch_wait_ms;
+  if (auto mean = mean_batch_size("127.0.0.1", batched.port())) report["batched"]["mean_batch_size"] = *mean;
+  report["batched"]["server_exit_code"] = batched.stop();
+  if (unbatched) {
+    report["unbatched"] = without.report();
+    report["unbatched"]["max_batch"] = 1;
+    report["unbatched"]["batch_wait_ms"] = 0;
+    report["unbatched"]["server_exit_code"] = unbatched->stop();
+    const double rps = report["unbatched"]["requests_per_second"].get<double>();
+    if (rps > 0) report["speedup_requests_per_second"] = report["batched"]["requests_per_second"].get<double>() / rps;
+    report["speedup_by_round"] = ratios;
+    report["speedup_median"] = median(ratios);
+  }
+  return report;
 }
 
 }  // namespace
@@ -263,8 +318,15 @@ int main(int argc, char** argv) {
   app.add_option("--max-new-tokens", args.max_new_tokens, "Server --max-new-tokens");
   app.add_option("--alternatives", args.alternatives, "alternatives in every request")->check(CLI::Range(0, 10));
   app.add_flag("--only-batched", args.only_batched, "Skip the run without batching");
+  app.add_option("--rounds", args.rounds, "Measured runs per server, alternating batched / unbatched")
+      ->check(CLI::Range(1, 20))
+      ->capture_default_str();
   CLI11_PARSE(app, argc, argv);
   std::signal(SIGPIPE, SIG_IGN);
+  if (args.seconds * args.rounds * (args.only_batched || !args.url.empty() ? 1 : 2) > 1200) {
+    std::cerr << "opusrt_load: --seconds x --rounds (x 2 servers) is capped at 1200 measured seconds\n";
+    return 1;
+  }
 
   std::vector<std::string> texts;
   {
@@ -287,7 +349,11 @@ int main(int argc, char** argv) {
         return 1;
       }
       report["url"] = args.url;
-      report["run"] = measure(host, std::stoi(args.url.substr(colon + 1)), args, texts);
+      const int port = std::stoi(args.url.substr(colon + 1));
+      if (args.warmup_seconds > 0) drive(host, port, args, texts, args.warmup_seconds, false);
+      Totals totals;
+      for (int round = 0; round < args.rounds; ++round) totals.add(drive(host, port, args, texts, args.seconds, true));
+      report["run"] = totals.report();
       std::cout << report.dump(2) << std::endl;
       return 0;
     }
@@ -296,15 +362,11 @@ int main(int argc, char** argv) {
       return 1;
     }
     report["model"] = args.model;
-    report["batched"] = run_with_server(args, args.max_batch, texts);
-    std::cout << report.dump(2) << std::endl;  // printed early: the second run can be long
-    if (!args.only_batched) {
-      report["unbatched"] = run_with_server(args, 1, texts);
-      const double unbatched = report["unbatched"]["requests_per_second"].get<double>();
-      if (unbatched > 0)
-        report["speedup_requests_per_second"] = report["batched"]["requests_per_second"].get<double>() / unbatched;
-      std::cout << report.dump(2) << std::endl;
-    }
+    report["workers"] = args.workers;
+    report["rounds"] = args.rounds;
+    if (args.max_new_tokens) report["max_new_tokens"] = *args.max_new_tokens;
+    report.update(compare(args, texts));
+    std::cout << report.dump(2) << std::endl;
   } catch (const std::exception& e) {
     std::cerr << "opusrt_load: " << e.what() << "\n";
     return 1;
