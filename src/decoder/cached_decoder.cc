@@ -93,17 +93,8 @@ StepLogits CachedDecoder::step(std::span<const int64_t> tokens) {
 }
 
 std::vector<runtime::Tensor> CachedDecoder::run_first_step(const runtime::Tensor& input_ids) {
-  const runtime::Session& graph = graphs_.no_cache_graph();
-  const runtime::Tensor no_cache = use_cache_branch(false);
   auto run_with_placeholder = [&](int64_t length) {
-    const runtime::Tensor past = placeholder_past(graphs_, encoder_.rows, length);
-    GraphInputs inputs;
-    inputs.offer("input_ids", input_ids);
-    inputs.offer("encoder_attention_mask", encoder_.attention_mask);
-    inputs.offer("encoder_hidden_states", encoder_.hidden_states);
-    inputs.offer("use_cache_branch", no_cache);
-    offer_as_every_past(graphs_, past, inputs);
-    return graph.run(inputs.for_graph(graph), graphs_.no_cache_outputs());
+    return run_no_cache_graph(graphs_, encoder_, input_ids, length, graphs_.no_cache_outputs());
   };
   if (!graphs_.no_cache_graph_is_merged() || graphs_.placeholder_past_length() == 1) return run_with_placeholder(1);
   try {

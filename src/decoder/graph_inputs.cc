@@ -40,4 +40,19 @@ runtime::Tensor use_cache_branch(bool value) {
   return runtime::Tensor::from_bool(shape, values);
 }
 
+std::vector<runtime::Tensor> run_no_cache_graph(const DecoderGraphs& graphs, const EncoderOutput& encoder,
+                                                const runtime::Tensor& input_ids, int64_t past_length,
+                                                const std::vector<std::string>& outputs) {
+  const runtime::Session& graph = graphs.no_cache_graph();
+  const runtime::Tensor no_cache = use_cache_branch(false);
+  const runtime::Tensor past = placeholder_past(graphs, encoder.rows, past_length);
+  GraphInputs inputs;
+  inputs.offer("input_ids", input_ids);
+  inputs.offer("encoder_attention_mask", encoder.attention_mask);
+  inputs.offer("encoder_hidden_states", encoder.hidden_states);
+  inputs.offer("use_cache_branch", no_cache);
+  offer_as_every_past(graphs, past, inputs);
+  return graph.run(inputs.for_graph(graph), outputs);
+}
+
 }  // namespace opusrt

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "decoder/decoder_graphs.h"
+#include "encoder/encoder.h"
 #include "runtime/session.h"
 
 namespace opusrt {
@@ -29,5 +30,12 @@ void offer_as_every_past(const DecoderGraphs& graphs, const runtime::Tensor& pas
 
 // [1] bool, the merged graph's branch switch.
 runtime::Tensor use_cache_branch(bool value);
+
+// One run of the no-cache graph (decoder_model.onnx, or the merged graph's no-cache branch) over
+// `input_ids`, with placeholder pasts of `past_length`: step 0 of the cached decoders and every
+// step of the recompute oracle.
+std::vector<runtime::Tensor> run_no_cache_graph(const DecoderGraphs& graphs, const EncoderOutput& encoder,
+                                                const runtime::Tensor& input_ids, int64_t past_length,
+                                                const std::vector<std::string>& outputs);
 
 }  // namespace opusrt

@@ -33,19 +33,11 @@ StepLogits RecomputeDecoder::step(std::span<const int64_t> tokens) {
   }
   ++prefix_length_;
 
-  const runtime::Session& graph = graphs_.no_cache_graph();
   const int64_t shape[] = {encoder_.rows, prefix_length_};
   const runtime::Tensor input_ids = runtime::Tensor::from_int64(shape, ids);
-  const runtime::Tensor no_cache = use_cache_branch(false);
-  const runtime::Tensor past = placeholder_past(graphs_, encoder_.rows, graphs_.placeholder_past_length());
-  GraphInputs inputs;
-  inputs.offer("input_ids", input_ids);
-  inputs.offer("encoder_attention_mask", encoder_.attention_mask);
-  inputs.offer("encoder_hidden_states", encoder_.hidden_states);
-  inputs.offer("use_cache_branch", no_cache);
-  offer_as_every_past(graphs_, past, inputs);
   static const std::vector<std::string> logits_only = {"logits"};
-  std::vector<runtime::Tensor> outputs = graph.run(inputs.for_graph(graph), logits_only);
+  std::vector<runtime::Tensor> outputs =
+      run_no_cache_graph(graphs_, encoder_, input_ids, graphs_.placeholder_past_length(), logits_only);
 
   const std::vector<int64_t> logits_shape = outputs[0].shape();
   if (logits_shape.size() != 3 || logits_shape[0] != encoder_.rows || logits_shape[1] != prefix_length_)
