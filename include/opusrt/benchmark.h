@@ -6,6 +6,9 @@
 #include <filesystem>
 #include <optional>
 #include <string>
+#include <vector>
+
+#include "opusrt/translator.h"
 
 namespace opusrt {
 
@@ -17,6 +20,11 @@ struct BenchmarkConfig {
   int64_t source_length = 25; // tokens per synthetic source sentence (</s> included)
   int64_t new_tokens = 64;    // forced output length (min = max new tokens)
   bool quick = false;         // smaller sizes and batches, for tests
+  DecoderMode decoder = DecoderMode::kAuto;  // which decoder graphs the cached runs use
+  std::string variant;        // "" (fp32) or a file suffix ("quantized", "fp16", ...): the main run
+  // Other variants to compare (file size, load time, greedy tokens/s at batch 1 and 8); "fp32"
+  // names the plain files. Empty: none.
+  std::vector<std::string> compare_variants;
   // Optional JSON from bench/transformers_js/bench.mjs ({"batch1": tok/s, "batch8": tok/s} or
   // its full output): adds the opusrt / transformers.js ratios.
   std::optional<std::filesystem::path> peer_json;

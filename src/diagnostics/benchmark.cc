@@ -96,12 +96,12 @@ class Bench {
   explicit Bench(const BenchmarkConfig& config) : config_(config) {
     session_config_.intra_op_threads = config.threads;
     const auto start = Clock::now();
-    files_ = ModelFiles::find(config.model_dir);
+    files_ = ModelFiles::find(config.model_dir, config.variant);
     model_ = ModelConfig::load(files_.config);
     generation_ = GenerationConfig::load(files_.generation_config, files_.config);
     tokenizer_.emplace(files_.root);
     encoder_.emplace(runtime::Session(files_.encoder, session_config_), model_);
-    cached_.emplace(files_, model_, session_config_, DecoderMode::kAuto);
+    cached_.emplace(files_, model_, session_config_, config.decoder);
     load_ms_ = seconds_since(start) * 1000;
     for (const std::string& token : tokenizer_->language_tokens())
       if (auto id = tokenizer_->token_id(token)) excluded_.insert(*id);
@@ -113,6 +113,7 @@ class Bench {
   json run() {
     json out;
     out["model"] = config_.model_dir.string();
+    out["variant"] = config_.variant.empty() ? "fp32" : config_.variant;
     out["decoder_mode"] = to_string(cached_->mode());
     out["threads"] = config_.threads;
     out["runs"] = config_.runs;
@@ -170,6 +171,7 @@ class Bench {
                                     greedy["batch1"]["tokens_per_s"].get<double>()},
         {"floor_ratio", ms_per_token / floor_ms}};
     (void)small;
+    for (const std::string& variant : config_.compare_variants) out["variants"][variant] = measure_variant(variant);
     if (config_.peer_json) add_peer(out);
     return out;
   }
@@ -220,7 +222,7 @@ class Bench {
         StepLogits logits = decoder.step(step);
         const double ms = seconds_since(start) * 1000;
         auto row = logits.row(0);
-        token = std::max_element(row.begin(), row.end()) - row.begin();
+        token = argmax(row);
         if (token == tokenizer_->eos_id() || token == generation_.pad_token_id) token = ids.front();
         const auto it = std::find(positions.begin(), positions.end(), position);
         if (it != positions.end() && run >= config_.warmup) times[it - positions.begin()].push_back(ms);
@@ -231,8 +233,8 @@ class Bench {
     return medians;
   }
 
-  uint64_t ort_nanoseconds(const DecoderGraphs& graphs) const {
-    std::set<const runtime::Session*> sessions = {&encoder_->session(), &graphs.no_cache_graph()};
+  uint64_t ort_nanoseconds(const Encoder& encoder, const DecoderGraphs& graphs) const {
+    std::set<const runtime::Session*> sessions = {&encoder.session(), &graphs.no_cache_graph()};
     if (graphs.mode() != DecoderMode::kRecompute) sessions.insert(&graphs.cached_graph());
     uint64_t total = 0;
     for (const auto* session : sessions) total += session->run_stats().nanoseconds;
@@ -241,6 +243,10 @@ class Bench {
 
   // `batch` sentences, forced to exactly `new_tokens` output tokens each (min = max).
   Generation timed_generation(const DecoderGraphs& graphs, int64_t batch, int beams, int64_t new_tokens) {
+    return timed_generation(*encoder_, graphs, batch, beams, new_tokens);
+  }
+  Generation timed_generation(const Encoder& encoder, const DecoderGraphs& graphs, int64_t batch, int beams,
+                              int64_t new_tokens) {
     std::vector<std::vector<int64_t>> sources;
     for (int64_t i = 0; i < batch; ++i) sources.push_back(source(config_.source_length));
     GenerationConfig g = generation_;
@@ -257,9 +263,9 @@ class Bench {
     }
     std::vector<double> seconds, decoder_seconds, ort_seconds;
     for (int run = 0; run < config_.warmup + config_.runs; ++run) {
-      const uint64_t ort_before = ort_nanoseconds(graphs);
+      const uint64_t ort_before = ort_nanoseconds(encoder, graphs);
       const auto start = Clock::now();
-      EncoderOutput encoded = encoder_->run(TokenBatch::right_padded(sources, g.pad_token_id));
+      EncoderOutput encoded = encoder.run(TokenBatch::right_padded(sources, g.pad_token_id));
       if (beams > 1) {
         std::vector<int64_t> rows;
         for (int64_t s = 0; s < batch; ++s) rows.insert(rows.end(), beams, s);
@@ -275,7 +281,7 @@ class Bench {
       if (run < config_.warmup) continue;
       seconds.push_back(elapsed);
       decoder_seconds.push_back(seconds_since(decoder_start));
-      ort_seconds.push_back(static_cast<double>(ort_nanoseconds(graphs) - ort_before) / 1e9);
+      ort_seconds.push_back(static_cast<double>(ort_nanoseconds(encoder, graphs) - ort_before) / 1e9);
     }
     Generation out;
     out.seconds = median(seconds);
@@ -285,6 +291,30 @@ class Bench {
     std::vector<double> overheads;
     for (size_t i = 0; i < seconds.size(); ++i) overheads.push_back((seconds[i] - ort_seconds[i]) / seconds[i] * 100);
     out.overhead_pct = median(overheads);
+    return out;
+  }
+
+  // One variant's graphs on disk and at work: what a user weighs when picking `--variant`.
+  json measure_variant(const std::string& name) {
+    const ModelFiles files = ModelFiles::find(config_.model_dir, name == "fp32" ? "" : name);
+    const auto start = Clock::now();
+    const Encoder encoder(runtime::Session(files.encoder, session_config_), model_);
+    const DecoderGraphs graphs(files, model_, session_config_, config_.decoder);
+    const double load_ms = seconds_since(start) * 1000;
+    double bytes = 0;
+    for (const auto& file : {std::optional(files.encoder), files.decoder_merged, files.decoder, files.decoder_with_past}) {
+      if (!file) continue;
+      for (const std::filesystem::path& path : {*file, std::filesystem::path(file->string() + "_data")}) {
+        std::error_code ec;
+        const auto size = std::filesystem::file_size(path, ec);
+        if (!ec) bytes += static_cast<double>(size);
+      }
+    }
+    json out = {{"files_mb", bytes / 1e6}, {"load_ms", load_ms}, {"decoder_mode", to_string(graphs.mode())}};
+    for (int64_t batch : quick({1, 4}, {1, 8})) {
+      const Generation g = timed_generation(encoder, graphs, batch, 1, config_.new_tokens);
+      out["greedy"]["batch" + std::to_string(batch)] = {{"tokens_per_s", g.tokens_per_s}, {"overhead_pct", g.overhead_pct}};
+    }
     return out;
   }
 
@@ -329,7 +359,8 @@ std::string fixed(double value, int digits = 2) {
 std::string markdown(const json& r) {
   std::ostringstream md;
   md << "| measurement | value |\n|---|---|\n";
-  md << "| model | " << r["model"].get<std::string>() << " (" << r["decoder_mode"].get<std::string>() << " decoder, "
+  md << "| model | " << r["model"].get<std::string>() << " (" << r["variant"].get<std::string>() << ", "
+     << r["decoder_mode"].get<std::string>() << " decoder, "
      << r["threads"] << " threads, median of " << r["runs"] << " runs) |\n";
   md << "| load | " << fixed(r["load_ms"]) << " ms |\n";
   for (const auto& [length, ms] : r["encoder_ms"].items())
@@ -342,6 +373,14 @@ std::string markdown(const json& r) {
   md << "| beam 4, batch 1 | " << fixed(r["beam4"]["tokens_per_s"], 1) << " tok/s |\n";
   for (const auto& [tokens, c] : r["cache_vs_recompute"].items())
     md << "| KV cache vs recompute, " << tokens << " new tokens | " << fixed(c["speedup"]) << "x |\n";
+  if (r.contains("variants")) {
+    for (const auto& [name, v] : r["variants"].items()) {
+      md << "| variant " << name << " | " << fixed(v["files_mb"], 1) << " MB of graphs, load " << fixed(v["load_ms"], 0)
+         << " ms";
+      for (const auto& [batch, g] : v["greedy"].items()) md << ", greedy " << batch << " " << fixed(g["tokens_per_s"], 1) << " tok/s";
+      md << " |\n";
+    }
+  }
   const json& m = r["memory"];
   md << "| memory read bandwidth | " << fixed(m["read_bandwidth_gb_s"]) << " GB/s |\n";
   md << "| decoder weights read per step | " << fixed(m["decoder_step_weight_mb"], 1) << " MB |\n";

@@ -115,14 +115,4 @@ LogitsProcessorList make_processors(const GenerationConfig& generation, int64_t 
   return list;
 }
 
-void log_softmax(std::span<float> logits) {
-  if (logits.empty()) return;
-  const float max = *std::max_element(logits.begin(), logits.end());
-  if (std::isinf(max) && max < 0) return;  // everything banned: leave -inf
-  double sum = 0.0;
-  for (float value : logits) sum += std::exp(static_cast<double>(value - max));
-  const float log_sum = static_cast<float>(std::log(sum));
-  for (float& value : logits) value = value - max - log_sum;
-}
-
 }  // namespace opusrt

@@ -8,6 +8,7 @@
 #include <span>
 #include <vector>
 
+#include "logits/row_math.h"
 #include "model/model_config.h"
 
 namespace opusrt {
@@ -121,8 +122,5 @@ class LogitsProcessorList {
 // repetition penalty, no-repeat n-gram, bad words, min length, min new tokens, forced eos,
 // suppress tokens; then opusrt's forced target prefix.
 LogitsProcessorList make_processors(const GenerationConfig& generation, int64_t max_length);
-
-// In-place log-softmax (transformers' renormalize_logits / LogitNormalization).
-void log_softmax(std::span<float> logits);
 
 }  // namespace opusrt

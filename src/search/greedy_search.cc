@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 
 #include "opusrt/error.h"
 
@@ -26,7 +27,7 @@ SearchResult GreedySearch::run(DecoderSession& decoder, int64_t sentences, const
   std::vector<int64_t> active(sentences);  // row -> sentence
   for (int64_t i = 0; i < sentences; ++i) active[i] = i;
   std::vector<int64_t> last(sentences, settings_.decoder_start_token_id);
-  std::vector<float> normalized;
+  std::vector<float> unwarped;
   std::vector<TokenSampler> samplers;
   if (sampling_) samplers.assign(sentences, TokenSampler(*sampling_));
 
@@ -40,11 +41,20 @@ SearchResult GreedySearch::run(DecoderSession& decoder, int64_t sentences, const
       const int64_t sentence = active[row];
       std::span<float> scores = logits.row(row);
       processors.apply(sequences[sentence], scores);
-      normalized.assign(scores.begin(), scores.end());
-      log_softmax(normalized);
-      const int64_t next = sampling_ ? samplers[sentence].sample(scores)
-                                     : std::max_element(scores.begin(), scores.end()) - scores.begin();
-      sum_logprobs[sentence] += normalized[next];
+      // The chosen token's log-probability (of the processed, unwarped scores), without
+      // normalising the whole row.
+      const int64_t best = argmax(scores);
+      const float max = scores[best];
+      const bool all_banned = std::isinf(max) && max < 0;
+      const float log_sum = all_banned ? 0.0f : log_sum_exp_around(scores, max);
+      int64_t next = best;
+      float chosen = max;
+      if (sampling_) {
+        unwarped.assign(scores.begin(), scores.end());  // the sampler's warpers edit the row
+        next = samplers[sentence].sample(scores);
+        chosen = unwarped[next];
+      }
+      sum_logprobs[sentence] += all_banned ? -std::numeric_limits<float>::infinity() : chosen - max - log_sum;
       sequences[sentence].push_back(next);
       if (hooks.on_token) hooks.on_token(sentence, sequences[sentence]);
       if (!is_eos(settings_, next)) keep.push_back(row);

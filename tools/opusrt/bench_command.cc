@@ -19,6 +19,12 @@ void add_bench_options(CLI::App& app, BenchArgs& args) {
   app.add_option("--new-tokens", args.new_tokens, "Forced output length")->check(CLI::Range(2, 400));
   app.add_option("--source-length", args.source_length, "Source tokens per sentence")->check(CLI::Range(2, 500));
   app.add_flag("--quick", args.quick, "Small sizes (a smoke test, not a measurement)");
+  app.add_option("--decoder", args.decoder, "Decoder graphs: auto, merged or split")
+      ->check(CLI::IsMember({"auto", "merged", "split"}));
+  app.add_option("--variant", args.variant, "Graph variant of the main run: fp32 (default), quantized, fp16, ...");
+  app.add_option("--compare-variants", args.compare_variants,
+                 "Also measure these variants (size, load, greedy tok/s), e.g. fp32,quantized,fp16")
+      ->delimiter(',');
 }
 
 int run_bench(const BenchArgs& args) {
@@ -30,6 +36,9 @@ int run_bench(const BenchArgs& args) {
   config.new_tokens = args.new_tokens;
   config.source_length = args.source_length;
   config.quick = args.quick;
+  config.decoder = parse_decoder_mode(args.decoder);
+  config.variant = args.variant == "fp32" ? "" : args.variant;
+  config.compare_variants = args.compare_variants;
   if (!args.peer_json.empty()) config.peer_json = args.peer_json;
   const BenchmarkResult result = run_benchmark(config);
   std::cout << result.markdown << std::flush;

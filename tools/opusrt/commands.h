@@ -3,6 +3,7 @@
 #include <CLI/CLI.hpp>
 
 #include <optional>
+#include <vector>
 #include <string>
 
 namespace opusrt::cli {
@@ -85,6 +86,9 @@ struct BenchArgs {
   int64_t new_tokens = 64;
   int64_t source_length = 25;
   bool quick = false;
+  std::string decoder = "auto";
+  std::string variant;
+  std::vector<std::string> compare_variants;
 };
 void add_bench_options(CLI::App& app, BenchArgs& args);
 int run_bench(const BenchArgs& args);
