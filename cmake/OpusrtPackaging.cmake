@@ -27,7 +27,12 @@ target_include_directories(opusrt_shared PUBLIC
   "$<BUILD_INTERFACE:${PROJECT_SOURCE_DIR}/include>"
   "$<INSTALL_INTERFACE:${CMAKE_INSTALL_INCLUDEDIR}>")
 target_link_libraries(opusrt_shared PRIVATE ${OPUSRT_PRIVATE_DEPENDENCIES})
-target_link_options(opusrt_shared PRIVATE "LINKER:--version-script=${OPUSRT_EXPORTS_MAP}" "LINKER:--no-undefined")
+target_link_options(opusrt_shared PRIVATE "LINKER:--version-script=${OPUSRT_EXPORTS_MAP}")
+# Not with OPUSRT_FUZZ: clang leaves the sanitizer and coverage runtime to the executable, so the
+# instrumented library has undefined __asan_*/__sancov_* references by design.
+if(NOT OPUSRT_FUZZ)
+  target_link_options(opusrt_shared PRIVATE "LINKER:--no-undefined")
+endif()
 # 0.x: a minor release may change the ABI, so the minor version is part of the soname.
 if(PROJECT_VERSION_MAJOR EQUAL 0)
   set(_opusrt_soversion "0.${PROJECT_VERSION_MINOR}")

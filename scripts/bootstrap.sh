@@ -12,6 +12,7 @@ ORT_DIR="$ROOT/third_party/onnxruntime"
 
 APT_PACKAGES=(
   build-essential cmake pkg-config git
+  clang libclang-rt-14-dev
   libsentencepiece-dev nlohmann-json3-dev libcli11-dev libspdlog-dev libfmt-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   libcurl4-openssl-dev

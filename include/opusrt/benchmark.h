@@ -20,7 +20,8 @@ struct BenchmarkConfig {
   int64_t source_length = 25; // tokens per synthetic source sentence (</s> included)
   int64_t new_tokens = 64;    // forced output length (min = max new tokens)
   bool quick = false;         // smaller sizes and batches, for tests
-  DecoderMode decoder = DecoderMode::kAuto;  // which decoder graphs the cached runs use
+  DecoderMode decoder = DecoderMode::kAuto;
+  bool huge_pages = true;     // TranslatorConfig::huge_pages  // which decoder graphs the cached runs use
   std::string variant;        // "" (fp32) or a file suffix ("quantized", "fp16", ...): the main run
   // Other variants to compare (file size, load time, greedy tokens/s at batch 1 and 8); "fp32"
   // names the plain files. Empty: none.

@@ -95,12 +95,13 @@ class Bench {
  public:
   explicit Bench(const BenchmarkConfig& config) : config_(config) {
     session_config_.intra_op_threads = config.threads;
+    session_config_.huge_pages = config.huge_pages;
     const auto start = Clock::now();
     files_ = ModelFiles::find(config.model_dir, config.variant);
     model_ = ModelConfig::load(files_.config);
     generation_ = GenerationConfig::load(files_.generation_config, files_.config);
     tokenizer_.emplace(files_.root);
-    encoder_.emplace(runtime::Session(files_.encoder, session_config_), model_);
+    encoder_.emplace(Encoder::load(files_.encoder, session_config_, model_));
     cached_.emplace(files_, model_, session_config_, config.decoder);
     load_ms_ = seconds_since(start) * 1000;
     for (const std::string& token : tokenizer_->language_tokens())
@@ -122,6 +123,18 @@ class Bench {
     out["new_tokens"] = config_.new_tokens;
     out["hardware_threads"] = std::thread::hardware_concurrency();
     out["load_ms"] = load_ms_;
+    {
+      runtime::HugePageReport pages = encoder_->session().huge_pages();
+      std::set<const runtime::Session*> decoders = {&cached_->no_cache_graph(), &cached_->cached_graph()};
+      for (const runtime::Session* s : decoders) {
+        pages.advised_bytes += s->huge_pages().advised_bytes;
+        pages.collapsed_bytes += s->huge_pages().collapsed_bytes;
+      }
+      out["huge_pages"] = {{"enabled", config_.huge_pages},
+                           {"transparent_huge_pages", runtime::transparent_huge_page_mode()},
+                           {"advised_mb", static_cast<double>(pages.advised_bytes) / 1e6},
+                           {"collapsed_mb", static_cast<double>(pages.collapsed_bytes) / 1e6}};
+    }
 
     for (int64_t length : quick({8, 32}, {8, 32, 128})) out["encoder_ms"][std::to_string(length)] = encoder_ms(length);
     const std::vector<int64_t> positions = quick({1, 10, 20}, {1, 10, 50, 120});
@@ -298,7 +311,7 @@ class Bench {
   json measure_variant(const std::string& name) {
     const ModelFiles files = ModelFiles::find(config_.model_dir, name == "fp32" ? "" : name);
     const auto start = Clock::now();
-    const Encoder encoder(runtime::Session(files.encoder, session_config_), model_);
+    const Encoder encoder = Encoder::load(files.encoder, session_config_, model_);
     const DecoderGraphs graphs(files, model_, session_config_, config_.decoder);
     const double load_ms = seconds_since(start) * 1000;
     double bytes = 0;
@@ -363,6 +376,10 @@ std::string markdown(const json& r) {
      << r["decoder_mode"].get<std::string>() << " decoder, "
      << r["threads"] << " threads, median of " << r["runs"] << " runs) |\n";
   md << "| load | " << fixed(r["load_ms"]) << " ms |\n";
+  const json& pages = r["huge_pages"];
+  md << "| huge pages | " << (pages["enabled"].get<bool>() ? "on" : "off") << " (THP mode '"
+     << pages["transparent_huge_pages"].get<std::string>() << "'; " << fixed(pages["collapsed_mb"], 0) << " of "
+     << fixed(pages["advised_mb"], 0) << " MB advised now on huge pages) |\n";
   for (const auto& [length, ms] : r["encoder_ms"].items())
     md << "| encoder, " << length << " source tokens | " << fixed(ms) << " ms |\n";
   for (const auto& [position, ms] : r["decoder_step_ms"].items())

@@ -64,6 +64,7 @@ class Inspector {
  public:
   Inspector(const std::filesystem::path& dir, int threads) : files_(ModelFiles::find(dir)) {
     session_config_.intra_op_threads = threads;
+    session_config_.huge_pages = false;  // inspect loads to check, not to run fast
   }
 
   InspectReport run() {
@@ -86,7 +87,7 @@ class Inspector {
         }))
       return std::move(report_);
     if (!attempt("encoder runs", [&] {
-          encoder_.emplace(runtime::Session(files_.encoder, session_config_), *config_);
+          encoder_.emplace(Encoder::load(files_.encoder, session_config_, *config_));
           const std::vector<int64_t> ids = tokenizer_->encode(kProbeText);
           encoded_ = encoder_->run(TokenBatch::right_padded(std::span(&ids, 1), generation_->pad_token_id));
           return std::string("\"") + kProbeText + "\" -> last_hidden_state " + shape_of(encoded_.hidden_states);

@@ -28,6 +28,12 @@ EncoderOutput EncoderOutput::select_rows(std::span<const int64_t> selected) cons
   return out;
 }
 
+Encoder Encoder::load(const std::filesystem::path& onnx_file, runtime::SessionConfig session_config,
+                      const ModelConfig& config) {
+  session_config.huge_pages = false;
+  return Encoder(runtime::Session(onnx_file, session_config), config);
+}
+
 Encoder::Encoder(runtime::Session session, const ModelConfig& config) : session_(std::move(session)) {
   const std::string file = session_.path().filename().string();
   for (const char* name : {"input_ids", "attention_mask"}) {

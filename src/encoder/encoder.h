@@ -2,6 +2,7 @@
 
 // The encoder stage: source ids in, hidden states out, run once per batch of sentences.
 #include <cstdint>
+#include <filesystem>
 #include <span>
 #include <vector>
 
@@ -34,6 +35,10 @@ class Encoder {
  public:
   // Checks the graph's interface against config.json; throws naming the file and tensor.
   Encoder(runtime::Session session, const ModelConfig& config);
+  // Loads encoder_model.onnx. Its weights are read once per batch, not once per token, so they
+  // are left on ordinary pages (huge pages cost load time and pay off only for the decoder).
+  static Encoder load(const std::filesystem::path& onnx_file, runtime::SessionConfig session_config,
+                      const ModelConfig& config);
 
   EncoderOutput run(const TokenBatch& source) const;
   const runtime::Session& session() const { return session_; }

@@ -116,6 +116,7 @@ GenerationConfig GenerationConfig::load(const std::optional<std::filesystem::pat
     }
   }
   if (config.max_length < 1) fields.fail("max_length", "must be at least 1");
+  if (config.max_new_tokens && *config.max_new_tokens < 1) fields.fail("max_new_tokens", "must be at least 1");
   if (config.num_beams < 1) fields.fail("num_beams", "must be at least 1");
   return config;
 }
@@ -125,10 +126,11 @@ int64_t resolve_max_length(const GenerationConfig& generation, const ModelConfig
   int64_t length = generation.max_length;
   if (max_new_tokens) {
     if (*max_new_tokens < 1) throw Error("max_new_tokens must be at least 1, got " + std::to_string(*max_new_tokens));
-    // Capped by the position table below anyway; this keeps 1 + n from overflowing.
-    length = 1 + std::min(*max_new_tokens, config.max_position_embeddings);
+    // Capped by the position table below anyway; capping n first keeps 1 + n from overflowing
+    // (also when max_position_embeddings is INT64_MAX).
+    length = 1 + std::min(*max_new_tokens, config.max_position_embeddings - 1);
   } else if (generation.max_new_tokens) {
-    length = 1 + std::min(*generation.max_new_tokens, config.max_position_embeddings);
+    length = 1 + std::min(*generation.max_new_tokens, config.max_position_embeddings - 1);
   }
   return std::min(length, config.max_position_embeddings);
 }

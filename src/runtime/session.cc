@@ -5,6 +5,7 @@
 #include <fstream>
 
 #include "opusrt/error.h"
+#include "runtime/huge_pages.h"
 #include "runtime/ort_env.h"
 
 namespace opusrt::runtime {
@@ -77,7 +78,9 @@ Session::Session(const std::filesystem::path& onnx_file, const SessionConfig& co
     options.SetIntraOpNumThreads(config.intra_op_threads);
     options.SetInterOpNumThreads(config.inter_op_threads);
     options.AddConfigEntry("session.intra_op.allow_spinning", config.allow_spinning ? "1" : "0");
+    const std::vector<AddressRange> before = config.huge_pages ? anonymous_mappings() : std::vector<AddressRange>{};
     impl_->session = Ort::Session(ort_env(), onnx_file.c_str(), options);
+    if (config.huge_pages) huge_pages_ = back_with_huge_pages(added_huge_page_spans(before, anonymous_mappings()));
 
     Ort::AllocatorWithDefaultOptions allocator;
     for (size_t i = 0; i < impl_->session.GetInputCount(); ++i) {

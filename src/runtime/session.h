@@ -11,6 +11,7 @@
 #include <string_view>
 #include <vector>
 
+#include "runtime/huge_pages.h"
 #include "runtime/tensor.h"
 
 namespace opusrt::runtime {
@@ -35,6 +36,8 @@ struct SessionConfig {
   int intra_op_threads = 0;  // 0: ONNX Runtime's default (one per physical core)
   int inter_op_threads = 1;
   bool allow_spinning = true;
+  // Back the memory the load adds (the weights) with transparent huge pages (runtime/huge_pages.h).
+  bool huge_pages = true;
 };
 
 struct NamedTensor {
@@ -67,6 +70,9 @@ class Session {
   // Thread-safe: ONNX Runtime allows concurrent Run calls on one session.
   std::vector<Tensor> run(std::span<const NamedTensor> inputs, std::span<const std::string> output_names) const;
 
+  // What the load asked of transparent huge pages (zero when SessionConfig::huge_pages is off).
+  const HugePageReport& huge_pages() const { return huge_pages_; }
+
   RunStats run_stats() const;
   void reset_run_stats() const;
 
@@ -75,6 +81,7 @@ class Session {
   std::filesystem::path path_;
   std::vector<IoInfo> inputs_;
   std::vector<IoInfo> outputs_;
+  HugePageReport huge_pages_;
   std::unique_ptr<Impl> impl_;
 };
 

@@ -50,7 +50,7 @@ struct Translator::Impl {
         config(ModelConfig::load(files.config)),
         generation(GenerationConfig::load(files.generation_config, files.config)),
         tokenizer(files.root),
-        encoder(runtime::Session(files.encoder, session_config), config),
+        encoder(Encoder::load(files.encoder, session_config, config)),
         decoder(files, config, session_config, translator_config.decoder) {
     check_tokenizer_against_config();
     info.directory = model_dir;
@@ -197,6 +197,7 @@ DecoderMode parse_decoder_mode(std::string_view text) {
 Translator::Translator(const std::filesystem::path& model_dir, const TranslatorConfig& config) {
   runtime::SessionConfig session_config;
   session_config.intra_op_threads = config.intra_op_threads;
+  session_config.huge_pages = config.huge_pages;
   impl_ = std::make_unique<Impl>(model_dir, config, session_config);
 }
 

@@ -21,6 +21,8 @@ void add_bench_options(CLI::App& app, BenchArgs& args) {
   app.add_flag("--quick", args.quick, "Small sizes (a smoke test, not a measurement)");
   app.add_option("--decoder", args.decoder, "Decoder graphs: auto, merged or split")
       ->check(CLI::IsMember({"auto", "merged", "split"}));
+  app.add_option("--huge-pages", args.huge_pages, "Back the weights with transparent huge pages: on (default) or off")
+      ->check(CLI::IsMember({"on", "off"}));
   app.add_option("--variant", args.variant, "Graph variant of the main run: fp32 (default), quantized, fp16, ...");
   app.add_option("--compare-variants", args.compare_variants,
                  "Also measure these variants (size, load, greedy tok/s), e.g. fp32,quantized,fp16")
@@ -37,6 +39,7 @@ int run_bench(const BenchArgs& args) {
   config.source_length = args.source_length;
   config.quick = args.quick;
   config.decoder = parse_decoder_mode(args.decoder);
+  config.huge_pages = args.huge_pages == "on";
   config.variant = args.variant == "fp32" ? "" : args.variant;
   config.compare_variants = args.compare_variants;
   if (!args.peer_json.empty()) config.peer_json = args.peer_json;

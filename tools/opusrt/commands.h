@@ -87,6 +87,7 @@ struct BenchArgs {
   int64_t source_length = 25;
   bool quick = false;
   std::string decoder = "auto";
+  std::string huge_pages = "on";
   std::string variant;
   std::vector<std::string> compare_variants;
 };
