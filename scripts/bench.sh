@@ -21,12 +21,18 @@ bash scripts/bootstrap.sh
 cmake -S . -B build -DCMAKE_BUILD_TYPE=Release >/dev/null
 cmake --build build -j"$(nproc)" --target opusrt_cli
 
+# A model made by an older fixture generator is made again (the stamp is the generator's hash).
+STAMP="$(cat scripts/fixtures/*.py | sha256sum | cut -c1-16)"
 for layout in optimum xenova; do
   dir="$MODEL"; [ "$layout" = xenova ] && dir="$MODEL_XENOVA"
-  if [ ! -f "$dir/config.json" ]; then
+  # The Optimum copy also gets the quantized and fp16 variants, which the bench compares.
+  variants=(); [ "$layout" = optimum ] && variants=(--variants quantized,fp16)
+  if [ ! -f "$dir/config.json" ] || [ "$(cat "$dir/.opusrt-fixture-stamp" 2>/dev/null)" != "$STAMP" ]; then
     echo "bench: generating the opus-mt-en-zh-size model ($layout layout) in $dir"
+    rm -rf "$dir"
     /usr/bin/python3 scripts/fixtures/make_fixture.py --preset opus-mt-en-zh --seed 1 --layout "$layout" \
-      --no-weights --out "$dir"
+      --no-weights "${variants[@]}" --out "$dir"
+    echo "$STAMP" > "$dir/.opusrt-fixture-stamp"
   fi
 done
 
@@ -41,4 +47,4 @@ fi
 
 echo "bench: opusrt, $THREADS threads"
 ./build/tools/opusrt/opusrt bench --model "$MODEL" --threads "$THREADS" --runs "$RUNS" \
-  --json "$OUT/opusrt.json" "${PEER[@]}"
+  --compare-variants fp32,quantized,fp16 --json "$OUT/opusrt.json" "${PEER[@]}"

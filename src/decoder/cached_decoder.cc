@@ -109,7 +109,8 @@ std::vector<runtime::Tensor> CachedDecoder::run_first_step(const runtime::Tensor
 
 std::vector<runtime::Tensor> CachedDecoder::run_cached_step(const runtime::Tensor& input_ids) {
   const runtime::Session& graph = graphs_.cached_graph();
-  const runtime::Tensor use_cache = use_cache_branch(true);
+  if (use_cache_.empty()) use_cache_ = use_cache_branch(true);
+  const runtime::Tensor& use_cache = use_cache_;
   GraphInputs inputs;
   inputs.offer("input_ids", input_ids);
   inputs.offer("encoder_attention_mask", encoder_.attention_mask);

@@ -3,7 +3,7 @@
 // Reductions over one row of logits. A step's row is as wide as the vocabulary (65,001 floats for
 // opus-mt-en-zh) and every search strategy reduces every row every step, so these are written to
 // vectorise: on a batch of 32 the scalar versions cost more than a third of the decoder step.
-// On x86-64 each has an AVX2 build picked at load time (the CPU decides), a baseline one otherwise.
+// On x86-64 each has AVX-512 and AVX2 builds, picked once for the CPU the process runs on.
 #include <cstdint>
 #include <span>
 
@@ -23,5 +23,14 @@ float log_sum_exp_around(std::span<const float> row, float max);
 
 // In place: transformers' log_softmax. A row that is all -inf stays so.
 void log_softmax(std::span<float> row);
+
+// The instruction sets the kernels are built for. The functions above use the best one this CPU
+// has; the overloads below run a given one (tests compare them all; a level the CPU lacks must
+// not be asked for).
+enum class RowMathLevel { kBaseline, kAvx2, kAvx512 };
+RowMathLevel best_row_math_level();
+const char* to_string(RowMathLevel level);
+int64_t argmax(std::span<const float> row, RowMathLevel level);
+float log_sum_exp_around(std::span<const float> row, float max, RowMathLevel level);
 
 }  // namespace opusrt

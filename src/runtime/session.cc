@@ -134,17 +134,24 @@ std::vector<Tensor> Session::run(std::span<const NamedTensor> inputs, std::span<
     throw Error(path_.string() + ": " + std::to_string(inputs.size()) + " inputs fed, the graph declares " +
                 std::to_string(inputs_.size()));
   }
+  // Fed in declared order (as GraphInputs does), the declared names serve as they are; any
+  // other order gets copies, which ONNX Runtime needs NUL-terminated.
   std::vector<std::string> input_name_storage;
   input_name_storage.reserve(inputs.size());
   std::vector<const char*> input_names;
   std::vector<const OrtValue*> input_values;
   input_names.reserve(inputs.size());
   input_values.reserve(inputs.size());
-  for (const NamedTensor& in : inputs) {
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    const NamedTensor& in = inputs[i];
     if (in.tensor == nullptr || in.tensor->empty())
       throw Error(path_.string() + ": input '" + std::string(in.name) + "' is empty");
-    input_name_storage.emplace_back(in.name);
-    input_names.push_back(input_name_storage.back().c_str());
+    if (in.name == inputs_[i].name) {
+      input_names.push_back(inputs_[i].name.c_str());
+    } else {
+      input_name_storage.emplace_back(in.name);
+      input_names.push_back(input_name_storage.back().c_str());
+    }
     input_values.push_back(in.tensor->get());
   }
   std::vector<const char*> output_name_ptrs;

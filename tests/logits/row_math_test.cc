@@ -90,6 +90,40 @@ TEST(RowMath, ArgmaxIgnoresNaN) {
   EXPECT_EQ(argmax(row), 11);
 }
 
+std::vector<RowMathLevel> levels_this_cpu_runs() {
+  std::vector<RowMathLevel> levels = {RowMathLevel::kBaseline};
+  if (best_row_math_level() == RowMathLevel::kAvx2) levels.push_back(RowMathLevel::kAvx2);
+  if (best_row_math_level() == RowMathLevel::kAvx512) levels.insert(levels.end(), {RowMathLevel::kAvx2, RowMathLevel::kAvx512});
+  return levels;
+}
+
+// Every instruction-set build of the kernels gives the same argmax and (within float rounding)
+// the same log-sum-exp as a double-precision scan, at sizes around every vector width.
+TEST(RowMath, EveryKernelBuildAgreesWithAScan) {
+  std::mt19937 rng(5);
+  for (RowMathLevel level : levels_this_cpu_runs()) {
+    for (size_t size = 1; size <= 70; ++size) {
+      for (float spread : {0.5f, 20.0f}) {
+        std::vector<float> row = random_row(rng, size, spread);
+        for (float& v : row) v = std::round(v * 4) / 4;  // ties
+        if (size > 3) row[size / 3] = -kInf;
+        const int64_t best = reference_argmax(row);
+        ASSERT_EQ(argmax(row, level), best) << to_string(level) << " size " << size;
+        double sum = 0;
+        for (float v : row) sum += std::exp(static_cast<double>(v) - row[best]);
+        ASSERT_NEAR(log_sum_exp_around(row, row[best], level), std::log(sum), 1e-6)
+            << to_string(level) << " size " << size;
+      }
+    }
+    std::vector<float> wide = random_row(rng, 65001, 4.0f);
+    const int64_t best = reference_argmax(wide);
+    double sum = 0;
+    for (float v : wide) sum += std::exp(static_cast<double>(v) - wide[best]);
+    EXPECT_EQ(argmax(wide, level), best) << to_string(level);
+    EXPECT_NEAR(log_sum_exp_around(wide, wide[best], level), std::log(sum), 2e-6) << to_string(level);
+  }
+}
+
 TEST(RowMath, LogSoftmaxMatchesDoublePrecision) {
   std::mt19937 rng(11);
   for (size_t size : {1u, 3u, 8u, 15u, 16u, 33u, 1000u, 65001u}) {
