@@ -108,13 +108,38 @@ inline __attribute__((always_inline)) double sum_exp_lanes(const float* row, siz
   return sum;
 }
 
+template <int Lanes>
+inline __attribute__((always_inline)) size_t first_reaching_lanes(const float* row, size_t from, size_t size,
+                                                                  float offset, float threshold) {
+  using Floats = typename Lane<Lanes>::Floats;
+  using Ints = typename Lane<Lanes>::Ints;
+  // Whole vectors where no lane reaches the threshold are skipped; the first vector where one
+  // does is searched lane by lane (the same float sum as the caller's, so the answer is exact).
+  size_t i = from;
+  for (; i + Lanes <= size; i += Lanes) {
+    Floats v;
+    std::memcpy(&v, row + i, sizeof v);
+    const Ints reaches = (v + offset) >= threshold;
+    bool any = false;
+    for (int lane = 0; lane < Lanes; ++lane) any |= reaches[lane] != 0;
+    if (any) break;
+  }
+  for (; i < size; ++i)
+    if (row[i] + offset >= threshold) return i;
+  return size;
+}
+
 struct RowKernels {
   int64_t (*argmax)(const float*, size_t);
   double (*sum_exp)(const float*, size_t, float);
+  size_t (*first_reaching)(const float*, size_t, size_t, float, float);
 };
 
 int64_t argmax_baseline(const float* row, size_t size) { return argmax_lanes<4>(row, size); }
 double sum_exp_baseline(const float* row, size_t size, float max) { return sum_exp_lanes<4>(row, size, max); }
+size_t first_reaching_baseline(const float* row, size_t from, size_t size, float offset, float threshold) {
+  return first_reaching_lanes<4>(row, from, size, offset, threshold);
+}
 
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
 #define OPUSRT_X86_KERNELS 1
@@ -130,15 +155,23 @@ __attribute__((target("avx512f"))) int64_t argmax_avx512(const float* row, size_
 __attribute__((target("avx512f"))) double sum_exp_avx512(const float* row, size_t size, float max) {
   return sum_exp_lanes<16>(row, size, max);
 }
+__attribute__((target("avx2,fma"))) size_t first_reaching_avx2(const float* row, size_t from, size_t size,
+                                                              float offset, float threshold) {
+  return first_reaching_lanes<8>(row, from, size, offset, threshold);
+}
+__attribute__((target("avx512f"))) size_t first_reaching_avx512(const float* row, size_t from, size_t size,
+                                                               float offset, float threshold) {
+  return first_reaching_lanes<16>(row, from, size, offset, threshold);
+}
 #endif
 
 RowKernels kernels_for(RowMathLevel level) {
 #ifdef OPUSRT_X86_KERNELS
-  if (level == RowMathLevel::kAvx512) return {argmax_avx512, sum_exp_avx512};
-  if (level == RowMathLevel::kAvx2) return {argmax_avx2, sum_exp_avx2};
+  if (level == RowMathLevel::kAvx512) return {argmax_avx512, sum_exp_avx512, first_reaching_avx512};
+  if (level == RowMathLevel::kAvx2) return {argmax_avx2, sum_exp_avx2, first_reaching_avx2};
 #endif
   (void)level;
-  return {argmax_baseline, sum_exp_baseline};
+  return {argmax_baseline, sum_exp_baseline, first_reaching_baseline};
 }
 
 // Chosen once, for the CPU the process runs on; constant afterwards.
@@ -181,6 +214,16 @@ float log_sum_exp_around(std::span<const float> row, float max) {
 
 float log_sum_exp_around(std::span<const float> row, float max, RowMathLevel level) {
   return static_cast<float>(std::log(kernels_for(level).sum_exp(row.data(), row.size(), max)));
+}
+
+size_t first_reaching(std::span<const float> row, size_t from, float offset, float threshold) {
+  if (from >= row.size()) return row.size();
+  return kernels().first_reaching(row.data(), from, row.size(), offset, threshold);
+}
+
+size_t first_reaching(std::span<const float> row, size_t from, float offset, float threshold, RowMathLevel level) {
+  if (from >= row.size()) return row.size();
+  return kernels_for(level).first_reaching(row.data(), from, row.size(), offset, threshold);
 }
 
 void log_softmax(std::span<float> row) {

@@ -4,6 +4,7 @@
 // opus-mt-en-zh) and every search strategy reduces every row every step, so these are written to
 // vectorise: on a batch of 32 the scalar versions cost more than a third of the decoder step.
 // On x86-64 each has AVX-512 and AVX2 builds, picked once for the CPU the process runs on.
+#include <cstddef>
 #include <cstdint>
 #include <span>
 
@@ -24,6 +25,10 @@ float log_sum_exp_around(std::span<const float> row, float max);
 // In place: transformers' log_softmax. A row that is all -inf stays so.
 void log_softmax(std::span<float> row);
 
+// The first index i >= from with row[i] + offset >= threshold (that float sum, exactly), or
+// row.size(): beam search skips, a vector at a time, the tokens that cannot enter its top list.
+size_t first_reaching(std::span<const float> row, size_t from, float offset, float threshold);
+
 // The instruction sets the kernels are built for. The functions above use the best one this CPU
 // has; the overloads below run a given one (tests compare them all; a level the CPU lacks must
 // not be asked for).
@@ -32,5 +37,6 @@ RowMathLevel best_row_math_level();
 const char* to_string(RowMathLevel level);
 int64_t argmax(std::span<const float> row, RowMathLevel level);
 float log_sum_exp_around(std::span<const float> row, float max, RowMathLevel level);
+size_t first_reaching(std::span<const float> row, size_t from, float offset, float threshold, RowMathLevel level);
 
 }  // namespace opusrt

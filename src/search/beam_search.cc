@@ -161,10 +161,17 @@ SearchResult BeamSearch::run(DecoderSession& decoder, int64_t sentences, const L
         log_softmax(scores);
         processors.apply(state.beams[k], scores);
         if (settings_.renormalize_logits) log_softmax(scores);
-        // Only this beam's best candidates can be among the sentence's best.
+        // Only this beam's best candidates can be among the sentence's best. Once the heap is
+        // full, tokens scoring below its worst cannot enter and are skipped a vector at a time.
         row_best.clear();
-        for (int64_t token = 0; token < static_cast<int64_t>(scores.size()); ++token) {
-          const Candidate c{scores[token] + state.beam_scores[k], k, token};
+        const float beam_score = state.beam_scores[k];
+        const size_t vocab = scores.size();
+        for (size_t token = 0; token < vocab; ++token) {
+          if (row_best.size() == candidates_per_sentence) {
+            token = first_reaching(scores, token, beam_score, row_best.front().score);
+            if (token == vocab) break;
+          }
+          const Candidate c{scores[token] + beam_score, k, static_cast<int64_t>(token)};
           if (row_best.size() < candidates_per_sentence) {
             row_best.push_back(c);
             std::push_heap(row_best.begin(), row_best.end(), better);

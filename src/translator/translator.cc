@@ -1,6 +1,7 @@
 #include "opusrt/translator.h"
 
 #include <algorithm>
+#include <numeric>
 #include <cctype>
 #include <chrono>
 
@@ -306,12 +307,23 @@ std::vector<TextTranslation> Translator::translate_texts(std::span<const std::st
       }
     }
   }
-  std::vector<Translation> translated;
-  for (size_t start = 0; start < unit_sources.size(); start += max_batch) {
-    const size_t count = std::min(max_batch, unit_sources.size() - start);
-    std::vector<Translation> batch =
-        translate_batch(std::span<const std::string>(unit_sources.data() + start, count), options);
-    for (Translation& t : batch) translated.push_back(std::move(t));
+  // Batches of units of similar length: padding costs every row of a batch the longest row's
+  // encoder positions (and cross-attention over them at every decoder step). Results go back to
+  // text order. A streaming caller gets the units in text order, as it shows them.
+  std::vector<size_t> by_length(unit_sources.size());
+  std::iota(by_length.begin(), by_length.end(), size_t{0});
+  if (!options.on_token) {
+    std::stable_sort(by_length.begin(), by_length.end(),
+                     [&](size_t a, size_t b) { return unit_sources[a].size() < unit_sources[b].size(); });
+  }
+  std::vector<Translation> translated(unit_sources.size());
+  std::vector<std::string> batch_sources;
+  for (size_t start = 0; start < by_length.size(); start += max_batch) {
+    const size_t count = std::min(max_batch, by_length.size() - start);
+    batch_sources.clear();
+    for (size_t i = start; i < start + count; ++i) batch_sources.push_back(unit_sources[by_length[i]]);
+    std::vector<Translation> batch = translate_batch(batch_sources, options);
+    for (size_t i = 0; i < count; ++i) translated[by_length[start + i]] = std::move(batch[i]);
   }
   // Reassemble: pieces of one sentence are rejoined with a space where the source had
   // whitespace at the cut; sentences get their original surroundings back.

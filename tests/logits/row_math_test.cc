@@ -124,6 +124,35 @@ TEST(RowMath, EveryKernelBuildAgreesWithAScan) {
   }
 }
 
+TEST(RowMath, FirstReachingFindsTheFirstTokenAtOrAboveTheThreshold) {
+  std::mt19937 rng(3);
+  for (RowMathLevel level : levels_this_cpu_runs()) {
+    for (size_t size : {0u, 1u, 5u, 16u, 17u, 40u, 1000u}) {
+      for (int repeat = 0; repeat < 30; ++repeat) {
+        std::vector<float> row = random_row(rng, size, 2.0f);
+        if (size > 2) row[size / 2] = -kInf;
+        const float offset = std::uniform_real_distribution<float>(-5.0f, 0.0f)(rng);
+        const float threshold = std::uniform_real_distribution<float>(-6.0f, 4.0f)(rng);
+        const size_t from = size ? std::uniform_int_distribution<size_t>(0, size)(rng) : 0;
+        size_t expected = size;
+        for (size_t i = from; i < size; ++i)
+          if (row[i] + offset >= threshold) {
+            expected = i;
+            break;
+          }
+        ASSERT_EQ(first_reaching(row, from, offset, threshold, level), expected)
+            << to_string(level) << " size " << size << " from " << from;
+      }
+    }
+    // Equality counts (a tie may still win on its index), and the sum is the caller's float sum.
+    std::vector<float> row(37, 0.0f);
+    row[29] = 0.5f;
+    EXPECT_EQ(first_reaching(row, 0, 0.25f, 0.75f, level), 29u) << to_string(level);
+    EXPECT_EQ(first_reaching(row, 30, 0.25f, 0.75f, level), 37u) << to_string(level);
+    EXPECT_EQ(first_reaching(row, 99, 0.0f, -1.0f, level), 37u) << to_string(level);
+  }
+}
+
 TEST(RowMath, LogSoftmaxMatchesDoublePrecision) {
   std::mt19937 rng(11);
   for (size_t size : {1u, 3u, 8u, 15u, 16u, 33u, 1000u, 65001u}) {

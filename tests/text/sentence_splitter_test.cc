@@ -1,6 +1,8 @@
 // Cutting text into translatable units and putting it back together, losing nothing.
 #include <gtest/gtest.h>
 
+#include <map>
+
 #include "opusrt/error.h"
 #include "opusrt/translator.h"
 #include "test_env.h"
@@ -113,6 +115,42 @@ TEST(TranslateText, AutoKeepsAFittingTextWholeAndSentencesModeSplitsIt) {
   ASSERT_EQ(sentences.units.size(), 2u);
   EXPECT_EQ(sentences.text, translator.translate("Hello world.", options).text + " " +
                                 translator.translate("What time is it?", options).text);
+}
+
+// translate_texts batches units by length; every text still gets its own translation back, in
+// its place.
+TEST(TranslateText, LengthSortedBatchesReturnEachTextInItsPlace) {
+  const Translator translator(test::tiny_model_dir());
+  TranslateOptions options;
+  options.num_beams = 1;
+  options.max_new_tokens = 6;
+  const std::vector<std::string> texts = {"A much longer sentence, with many more words than the others have.",
+                                          "Hi.", "Medium length text here.", "Ok.",
+                                          "Another long one: the quick brown fox jumps over the lazy dog."};
+  for (size_t batch : {1u, 2u, 3u, 8u}) {
+    const std::vector<TextTranslation> results = translator.translate_texts(texts, options, SplitMode::kNone, batch);
+    ASSERT_EQ(results.size(), texts.size());
+    for (size_t i = 0; i < texts.size(); ++i) {
+      const Translation alone = translator.translate(texts[i], options);
+      EXPECT_EQ(results[i].units.at(0).source_ids, alone.source_ids) << "batch " << batch << " text " << i;
+      EXPECT_EQ(results[i].units.at(0).output_ids, alone.output_ids) << "batch " << batch << " text " << i;
+    }
+  }
+}
+
+// A streaming caller is told partial texts by batch index; its units keep text order.
+TEST(TranslateText, StreamingKeepsUnitsInTextOrder) {
+  const Translator translator(test::tiny_model_dir());
+  TranslateOptions options;
+  options.num_beams = 1;
+  options.max_new_tokens = 6;
+  std::map<size_t, std::string> last_partial;
+  options.on_token = [&](size_t index, int64_t, std::string_view partial) { last_partial[index] = partial; };
+  const std::string text = "A rather long first sentence comes here, with words. Short. Mid-sized third one.";
+  const TextTranslation result = translator.translate_text(text, options, SplitMode::kSentences, 8);
+  ASSERT_EQ(result.units.size(), 3u);
+  ASSERT_EQ(last_partial.size(), 3u);
+  for (size_t i = 0; i < 3; ++i) EXPECT_EQ(last_partial[i], result.units[i].text) << "unit " << i;
 }
 
 }  // namespace
