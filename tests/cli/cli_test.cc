@@ -55,6 +55,44 @@ TEST(Cli, OneOutputLinePerInputLineAndEmptyStaysEmpty) {
   EXPECT_TRUE(lines[3].empty());
 }
 
+// --maxi-batch reads lines ahead and batches them by length; what comes out, and in which order,
+// is the same as batching in input order, and as translating line by line.
+TEST(Cli, MaxiBatchSortsByLengthButKeepsOutputOrder) {
+  std::string input;
+  const char* words[] = {"time", "world", "hello", "is", "what", "the", "good", "day"};
+  for (int line = 0; line < 23; ++line) {
+    if (line % 7 == 3) {
+      input += "\n";  // empty lines keep their place too
+      continue;
+    }
+    for (int w = 0; w < 1 + (line * 5) % 17; ++w) input += std::string(w ? " " : "") + words[(line + w) % 8];
+    input += ".\n";
+  }
+  auto translate = [&](const char* batch, const char* maxi) {
+    return run_cli({"translate", "--model", tiny_model_dir().string(), "--max-new-tokens", "8", "--beams", "1",
+                    "--batch-size", batch, "--maxi-batch", maxi, "--output", "jsonl"},
+                   input);
+  };
+  const Result in_order = translate("4", "1");
+  const Result sorted = translate("4", "16");
+  const Result one_by_one = translate("1", "1");
+  ASSERT_EQ(in_order.exit_code, 0) << in_order.err;
+  ASSERT_EQ(sorted.exit_code, 0) << sorted.err;
+  ASSERT_EQ(one_by_one.exit_code, 0) << one_by_one.err;
+  ASSERT_EQ(sorted.lines().size(), 23u);
+  auto ids = [](const Result& r) {
+    std::vector<std::string> out;
+    for (const std::string& line : r.lines()) {
+      const nlohmann::json j = nlohmann::json::parse(line);
+      out.push_back(j.contains("source_ids") ? j["source_ids"].dump() + j["output_ids"].dump() : "");
+    }
+    return out;
+  };
+  EXPECT_EQ(ids(sorted), ids(in_order));
+  EXPECT_EQ(ids(sorted), ids(one_by_one));
+  EXPECT_NE(run_cli({"translate", "--model", tiny_model_dir().string(), "--maxi-batch", "0"}, "Hi\n").exit_code, 0);
+}
+
 TEST(Cli, CrlfInputGivesCrlfOutput) {
   const Result r = run_cli({"translate", "--model", tiny_model_dir().string(), "--max-new-tokens", "10"},
                            "Hello world.\r\nHi\r\n");

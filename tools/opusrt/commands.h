@@ -25,6 +25,7 @@ struct TranslateArgs {
   uint64_t seed = 0;
   std::string prefix;
   int batch_size = 16;
+  int maxi_batch = 16;
   bool stream = false;
   std::string split;  // default: auto for text input, none for jsonl input
   std::string output_file;

@@ -46,6 +46,10 @@ void add_translate_options(CLI::App& app, TranslateArgs& args) {
   app.add_option("--prefix", args.prefix, "Force the output to start with this target text, then continue");
   app.add_option("--batch-size", args.batch_size, "Lines translated together in one padded batch")
       ->check(CLI::PositiveNumber);
+  app.add_option("--maxi-batch", args.maxi_batch,
+                 "Read this many batches of lines ahead and batch them by length (less padding); "
+                 "output order is kept. 1: batches in input order")
+      ->check(CLI::PositiveNumber);
   app.add_flag("--stream", args.stream,
                "Print partial output as it is produced (text: the line grows; jsonl: {\"partial\"} events "
                "before each result); translates line by line");
@@ -308,6 +312,8 @@ int run_translate(const TranslateArgs& args) {
     options.on_token = [&](size_t, int64_t token, std::string_view text) { writer.partial(token, text); };
   }
   const size_t batch_size = args.stream ? 1 : static_cast<size_t>(args.batch_size);
+  // Lines read before translating: translate_texts sorts them by length into batches.
+  const size_t lines_per_read = args.stream ? 1 : batch_size * static_cast<size_t>(args.maxi_batch);
   const bool show_progress =
       args.progress == "always" || (args.progress == "auto" && ::isatty(STDERR_FILENO) && !args.stream);
   ProgressBar progress(show_progress, show_progress && !args.input.empty() ? count_lines(args.input) : 0);
@@ -365,7 +371,7 @@ int run_translate(const TranslateArgs& args) {
     pending_line.text = parse_line(line, args, line_number);
     pending_line.source = std::move(line);
     pending.push_back(std::move(pending_line));
-    if (pending.size() >= batch_size) flush();
+    if (pending.size() >= lines_per_read) flush();
   }
   flush();
   progress.finish();
