@@ -14,9 +14,20 @@
 #include "model/model_config.h"
 #include "model/model_files.h"
 #include "search/greedy_search.h"
+#include "test_env.h"
 #include "tokenizer/marian_tokenizer.h"
 
 namespace opusrt::test {
+
+// Every input of the tiny fixture's reference, plus what the reference does not cover: empty,
+// whitespace, a language token alone.
+inline std::vector<std::string> fixture_inputs() {
+  const nlohmann::json reference = read_reference_json(tiny_model_dir());
+  std::vector<std::string> texts;
+  for (const auto& c : reference["cases"]) texts.push_back(c["text"].get<std::string>());
+  texts.insert(texts.end(), {"", "   ", ">>cmn_Hans<<"});
+  return texts;
+}
 
 struct GreedyRun {
   std::vector<int64_t> output_ids;
@@ -32,7 +43,7 @@ class Engine {
         config(ModelConfig::load(files.config)),
         generation(GenerationConfig::load(files.generation_config, files.config)),
         tokenizer(files.root),
-        encoder(runtime::Session(files.encoder, {}), config),
+        encoder(Encoder::load(files.encoder, {}, config)),
         graphs(files, config, {}, mode) {}
 
   GreedyRun greedy(const std::vector<int64_t>& source_ids, int64_t max_new_tokens) const {

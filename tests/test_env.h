@@ -4,10 +4,12 @@
 // own models and references into OPUSRT_FIXTURES_DIR; ../shared/models is optional.
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <optional>
 #include <string>
 
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
 #include "test_paths.h"
 
@@ -45,5 +47,12 @@ inline std::optional<std::filesystem::path> shared_marian_tiny() {
   auto var##_opt = ::opusrt::test::shared_marian_tiny();                                        \
   if (!var##_opt) GTEST_SKIP() << "../shared/models/marian-tiny not present: conformance skipped"; \
   const std::filesystem::path var = *var##_opt
+
+// A model directory's reference.json (the generated fixtures' and the shared one's).
+inline nlohmann::json read_reference_json(const std::filesystem::path& dir) {
+  std::ifstream in(dir / "reference.json");
+  if (!in) ADD_FAILURE() << "missing " << (dir / "reference.json");
+  return nlohmann::json::parse(in);
+}
 
 }  // namespace opusrt::test

@@ -173,12 +173,17 @@ TEST(Cli, InspectFailsOnABrokenModel) {
 // each decoder. Cases with newlines or empty text go in as JSON strings (--input-format jsonl).
 class CliSharedConformance : public ::testing::TestWithParam<std::string> {};
 
-TEST_P(CliSharedConformance, ReproducesAllThirtyGreedyCases) {
-  OPUSRT_REQUIRE_SHARED_MODEL(dir);
-  std::ifstream in(dir / "reference.json");
-  const nlohmann::json reference = nlohmann::json::parse(in);
+// One JSON string per case: texts with newlines, and the empty one, survive as input lines.
+std::string cases_as_jsonl(const nlohmann::json& reference) {
   std::string input;
   for (const auto& c : reference["cases"]) input += nlohmann::json(c["text"]).dump() + "\n";
+  return input;
+}
+
+TEST_P(CliSharedConformance, ReproducesAllThirtyGreedyCases) {
+  OPUSRT_REQUIRE_SHARED_MODEL(dir);
+  const nlohmann::json reference = read_reference_json(dir);
+  const std::string input = cases_as_jsonl(reference);
   const Result r = run_cli({"translate", "--model", dir.string(), "--beams", "1", "--max-new-tokens", "40",
                             "--output", "jsonl", "--input-format", "jsonl", "--decoder", GetParam()},
                            input);
@@ -196,10 +201,8 @@ TEST_P(CliSharedConformance, ReproducesAllThirtyGreedyCases) {
 
 TEST_P(CliSharedConformance, ReproducesAllThirtyBeamCasesWithNBest) {
   OPUSRT_REQUIRE_SHARED_MODEL(dir);
-  std::ifstream in(dir / "reference.json");
-  const nlohmann::json reference = nlohmann::json::parse(in);
-  std::string input;
-  for (const auto& c : reference["cases"]) input += nlohmann::json(c["text"]).dump() + "\n";
+  const nlohmann::json reference = read_reference_json(dir);
+  const std::string input = cases_as_jsonl(reference);
   // No --beams: the model's generation_config (num_beams 4) decides, as pipeline() does.
   const Result r = run_cli({"translate", "--model", dir.string(), "--max-new-tokens", "40", "--n-best", "4",
                             "--output", "jsonl", "--input-format", "jsonl", "--decoder", GetParam()},

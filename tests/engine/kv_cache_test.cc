@@ -12,16 +12,6 @@
 namespace opusrt::test {
 namespace {
 
-std::vector<std::string> fixture_inputs() {
-  std::ifstream in(tiny_model_dir() / "reference.json");
-  const nlohmann::json reference = nlohmann::json::parse(in);
-  std::vector<std::string> texts;
-  for (const auto& c : reference["cases"]) texts.push_back(c["text"].get<std::string>());
-  // Inputs the reference does not cover: empty, whitespace, a language token alone.
-  texts.insert(texts.end(), {"", "   ", ">>cmn_Hans<<"});
-  return texts;
-}
-
 TEST(KvCache, CachedEqualsRecomputeAndMergedEqualsSplitOnEveryFixtureInput) {
   const std::vector<std::string> texts = fixture_inputs();
   ASSERT_GE(texts.size(), 20u);

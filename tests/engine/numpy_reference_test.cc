@@ -23,9 +23,7 @@ struct Reference {
 
 Reference load_reference(const std::filesystem::path& dir) {
   Reference reference;
-  std::ifstream in(dir / "reference.json");
-  EXPECT_TRUE(in) << "missing " << (dir / "reference.json");
-  reference.json = nlohmann::json::parse(in);
+  reference.json = read_reference_json(dir);
   std::ifstream blob(dir / reference.json["logits_file"].get<std::string>(), std::ios::binary | std::ios::ate);
   EXPECT_TRUE(blob) << "missing the reference logits file";
   const std::streamsize bytes = blob.tellg();

@@ -13,18 +13,13 @@
 namespace opusrt::test {
 namespace {
 
-nlohmann::json load_reference(const std::filesystem::path& dir) {
-  std::ifstream in(dir / "reference.json");
-  return nlohmann::json::parse(in);
-}
-
 constexpr double kTolerance = 1e-4;
 
 class SharedConformance : public ::testing::TestWithParam<DecoderMode> {};
 
 TEST_P(SharedConformance, GreedyOutputIdsAndTextOfAllCases) {
   OPUSRT_REQUIRE_SHARED_MODEL(dir);
-  const nlohmann::json reference = load_reference(dir);
+  const nlohmann::json reference = read_reference_json(dir);
   TranslatorConfig config;
   config.decoder = GetParam();
   const Translator translator(dir, config);
@@ -43,7 +38,7 @@ TEST_P(SharedConformance, GreedyOutputIdsAndTextOfAllCases) {
 
 TEST_P(SharedConformance, BeamOutputIdsScoresAndNBestOfAllCases) {
   OPUSRT_REQUIRE_SHARED_MODEL(dir);
-  const nlohmann::json reference = load_reference(dir);
+  const nlohmann::json reference = read_reference_json(dir);
   TranslatorConfig config;
   config.decoder = GetParam();
   const Translator translator(dir, config);
@@ -76,7 +71,7 @@ INSTANTIATE_TEST_SUITE_P(Decoders, SharedConformance,
 
 TEST(SharedConformanceDetail, EncoderChecksums) {
   OPUSRT_REQUIRE_SHARED_MODEL(dir);
-  const nlohmann::json reference = load_reference(dir);
+  const nlohmann::json reference = read_reference_json(dir);
   const Engine engine(dir, DecoderMode::kMerged);
   ASSERT_FALSE(reference["encoder_checksums"].empty());
   for (const auto& expected : reference["encoder_checksums"]) {
@@ -101,7 +96,7 @@ TEST(SharedConformanceDetail, EncoderChecksums) {
 
 TEST(SharedConformanceDetail, StepLogitsWithAndWithoutCache) {
   OPUSRT_REQUIRE_SHARED_MODEL(dir);
-  const nlohmann::json reference = load_reference(dir);
+  const nlohmann::json reference = read_reference_json(dir);
   ASSERT_FALSE(reference["step_logits"].empty());
   for (DecoderMode mode : {DecoderMode::kMerged, DecoderMode::kSplit, DecoderMode::kRecompute}) {
     const Engine engine(dir, mode);
@@ -134,7 +129,7 @@ TEST(SharedConformanceDetail, StepLogitsWithAndWithoutCache) {
 
 TEST(SharedConformanceDetail, BatchedGreedyEqualsReference) {
   OPUSRT_REQUIRE_SHARED_MODEL(dir);
-  const nlohmann::json reference = load_reference(dir);
+  const nlohmann::json reference = read_reference_json(dir);
   const auto& batch = reference["batched_greedy"];
   const Translator translator(dir);
   TranslateOptions options;

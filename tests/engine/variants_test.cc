@@ -48,15 +48,6 @@ constexpr double kQuantizedStep0MinCorrelation = 0.98;
 constexpr double kQuantizedRecomputeTolerance = 15.0;
 constexpr double kQuantizedRecomputeMinCorrelation = 0.988;
 
-std::vector<std::string> fixture_inputs() {
-  std::ifstream in(tiny_model_dir() / "reference.json");
-  const nlohmann::json reference = nlohmann::json::parse(in);
-  std::vector<std::string> texts;
-  for (const auto& c : reference["cases"]) texts.push_back(c["text"].get<std::string>());
-  texts.insert(texts.end(), {"", "   ", ">>cmn_Hans<<"});
-  return texts;
-}
-
 TranslateOptions greedy(int64_t max_new_tokens) {
   TranslateOptions options;
   options.num_beams = 1;
