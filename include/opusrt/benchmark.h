@@ -22,7 +22,7 @@ struct BenchmarkConfig {
   bool quick = false;         // smaller sizes and batches, for tests
   DecoderMode decoder = DecoderMode::kAuto;
   bool huge_pages = true;     // TranslatorConfig::huge_pages  // which decoder graphs the cached runs use
-  std::string variant;        // "" (fp32) or a file suffix ("quantized", "fp16", ...): the main run
+  std::string variant;        // "" or "fp32", or a file suffix ("quantized", "fp16", ...): the main run
   // Other variants to compare (file size, load time, greedy tokens/s at batch 1 and 8); "fp32"
   // names the plain files. Empty: none.
   std::vector<std::string> compare_variants;

@@ -20,7 +20,7 @@ StepLogits last_position_logits(runtime::Tensor& logits, int64_t rows, std::vect
 }  // namespace
 
 CachedDecoder::CachedDecoder(const DecoderGraphs& graphs, EncoderOutput encoder)
-    : graphs_(graphs), encoder_(std::move(encoder)), cache_(graphs.layers()) {
+    : graphs_(graphs), encoder_(std::move(encoder)), cache_(graphs.layers()), use_cache_(use_cache_branch(true)) {
   if (graphs.mode() == DecoderMode::kRecompute) throw Error("CachedDecoder: the graphs were loaded for recompute");
   for (int64_t row = 0; row < encoder_.rows; ++row) encoder_rows_.push_back(row);
 }
@@ -109,14 +109,12 @@ std::vector<runtime::Tensor> CachedDecoder::run_first_step(const runtime::Tensor
 
 std::vector<runtime::Tensor> CachedDecoder::run_cached_step(const runtime::Tensor& input_ids) {
   const runtime::Session& graph = graphs_.cached_graph();
-  if (use_cache_.empty()) use_cache_ = use_cache_branch(true);
-  const runtime::Tensor& use_cache = use_cache_;
   GraphInputs inputs;
   inputs.offer("input_ids", input_ids);
   inputs.offer("encoder_attention_mask", encoder_.attention_mask);
   // The merged graph declares encoder_hidden_states in both branches; the cached one ignores it.
   inputs.offer("encoder_hidden_states", encoder_.hidden_states);
-  inputs.offer("use_cache_branch", use_cache);
+  inputs.offer("use_cache_branch", use_cache_);
   for (int64_t layer = 0; layer < graphs_.layers(); ++layer) {
     const LayerKvNames& names = graphs_.names(layer);
     inputs.offer(names.past_decoder_key, cache_.decoder_key(layer));

@@ -33,7 +33,7 @@ class CachedDecoder final : public DecoderSession {
   std::vector<int64_t> encoder_rows_;  // which source sentence each row decodes
   KvCache cache_;
   runtime::Tensor logits_;
-  runtime::Tensor use_cache_;          // [1] true, made at step 1 and fed to every cached step
+  const runtime::Tensor use_cache_;    // [1] true, fed to every cached step
   std::vector<float> widened_logits_;  // only for float16 graphs
 };
 

@@ -114,7 +114,7 @@ class Bench {
   json run() {
     json out;
     out["model"] = config_.model_dir.string();
-    out["variant"] = config_.variant.empty() ? "fp32" : config_.variant;
+    out["variant"] = files_.variant.empty() ? "fp32" : files_.variant;
     out["decoder_mode"] = to_string(cached_->mode());
     out["threads"] = config_.threads;
     out["runs"] = config_.runs;
@@ -309,7 +309,7 @@ class Bench {
 
   // One variant's graphs on disk and at work: what a user weighs when picking `--variant`.
   json measure_variant(const std::string& name) {
-    const ModelFiles files = ModelFiles::find(config_.model_dir, name == "fp32" ? "" : name);
+    const ModelFiles files = ModelFiles::find(config_.model_dir, name);
     const auto start = Clock::now();
     const Encoder encoder = Encoder::load(files.encoder, session_config_, model_);
     const DecoderGraphs graphs(files, model_, session_config_, config_.decoder);

@@ -40,7 +40,7 @@ int run_bench(const BenchArgs& args) {
   config.quick = args.quick;
   config.decoder = parse_decoder_mode(args.decoder);
   config.huge_pages = args.huge_pages == "on";
-  config.variant = args.variant == "fp32" ? "" : args.variant;
+  config.variant = args.variant;
   config.compare_variants = args.compare_variants;
   if (!args.peer_json.empty()) config.peer_json = args.peer_json;
   const BenchmarkResult result = run_benchmark(config);
