@@ -13,7 +13,7 @@
 #include "logits/logits_processor.h"
 #include "model/model_config.h"
 #include "model/model_files.h"
-#include "search/greedy_search.h"
+#include "generation/generator.h"
 #include "test_env.h"
 #include "tokenizer/marian_tokenizer.h"
 
@@ -46,34 +46,34 @@ class Engine {
         encoder(Encoder::load(files.encoder, {}, config)),
         graphs(files, config, {}, mode) {}
 
+  GenerationRequest greedy_request(int64_t max_new_tokens) const {
+    GenerationRequest request{generation, max_new_tokens, 0};
+    request.config.num_beams = 1;
+    request.config.num_return_sequences = 1;
+    request.config.do_sample = false;
+    return request;
+  }
+
   GreedyRun greedy(const std::vector<int64_t>& source_ids, int64_t max_new_tokens) const {
-    std::unique_ptr<DecoderSession> decoder = start_decoding(graphs, encode(source_ids));
-    const int64_t max_length = resolve_max_length(generation, config, max_new_tokens);
-    GreedySearch search({generation.decoder_start_token_id, generation.pad_token_id, generation.eos_token_ids,
-                         max_length});
+    Generator generator(graphs, config, encode(source_ids), greedy_request(max_new_tokens), {{}});
     GreedyRun run;
-    const SearchResult result =
-        search.run(*decoder, 1, make_processors(generation, max_length),
-                   {[&](int64_t, const StepLogits& logits, std::span<const int64_t>) {
-                      auto row = logits.row(0);
-                      run.raw_logits.emplace_back(row.begin(), row.end());
-                      run.past_lengths.push_back(decoder->past_length());
-                    },
-                    {}});
-    run.output_ids = result.hypotheses.front().front().ids;
+    generator.observe_steps([&](int64_t, const StepLogits& logits, std::span<const int64_t>) {
+      auto row = logits.row(0);
+      run.raw_logits.emplace_back(row.begin(), row.end());
+      run.past_lengths.push_back(generator.decoder().past_length());
+    });
+    while (!generator.finished()) generator.step();
+    run.output_ids = generator.hypotheses(0).front().ids;
     return run;
   }
 
   std::vector<std::vector<int64_t>> greedy_batch(const std::vector<std::vector<int64_t>>& sources,
                                                  int64_t max_new_tokens) const {
     EncoderOutput encoded = encoder.run(TokenBatch::right_padded(sources, generation.pad_token_id));
-    const int64_t rows = encoded.rows;
-    std::unique_ptr<DecoderSession> decoder = start_decoding(graphs, std::move(encoded));
-    const int64_t max_length = resolve_max_length(generation, config, max_new_tokens);
-    GreedySearch search({generation.decoder_start_token_id, generation.pad_token_id, generation.eos_token_ids,
-                         max_length});
+    const std::vector<std::vector<int64_t>> no_prefixes(sources.size());
     std::vector<std::vector<int64_t>> outputs;
-    for (auto& hypotheses : search.run(*decoder, rows, make_processors(generation, max_length)).hypotheses)
+    for (auto& hypotheses :
+         generate(graphs, config, std::move(encoded), greedy_request(max_new_tokens), no_prefixes).hypotheses)
       outputs.push_back(hypotheses.front().ids);
     return outputs;
   }

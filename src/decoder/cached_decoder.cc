@@ -6,15 +6,30 @@
 namespace opusrt {
 namespace {
 
-// Logits of shape [B, 1, V] as one row per batch row; float16 graphs are widened into `buffer`.
-StepLogits last_position_logits(runtime::Tensor& logits, int64_t rows, std::vector<float>& buffer) {
+// Logits of shape [B, T, V] as one row per batch row: the last position's. A step (T = 1) of a
+// float32 graph is used in place; a prefill's last positions and float16 graphs go to `buffer`.
+StepLogits last_position_logits(runtime::Tensor& logits, int64_t rows, int64_t positions, std::vector<float>& buffer) {
   const std::vector<int64_t> shape = logits.shape();
-  if (shape.size() != 3 || shape[0] != rows || shape[1] != 1)
+  if (shape.size() != 3 || shape[0] != rows || shape[1] != positions)
     throw Error("decoder: 'logits' came back with shape " + runtime::shape_to_string(shape) + ", expected [" +
-                std::to_string(rows) + ", 1, vocab]");
-  if (logits.type() == runtime::ElementType::kFloat32) return {logits.data<float>(), rows, shape[2]};
-  buffer = logits.to_float_vector();
-  return {buffer.data(), rows, shape[2]};
+                std::to_string(rows) + ", " + std::to_string(positions) + ", vocab]");
+  const int64_t vocab = shape[2];
+  if (positions == 1 && logits.type() == runtime::ElementType::kFloat32) return {logits.data<float>(), rows, vocab};
+  buffer.resize(static_cast<size_t>(rows * vocab));
+  if (logits.type() == runtime::ElementType::kFloat32) {
+    const float* all = logits.data<float>();
+    for (int64_t row = 0; row < rows; ++row) {
+      const float* last = all + (row * positions + positions - 1) * vocab;
+      std::copy(last, last + vocab, buffer.begin() + row * vocab);
+    }
+  } else {
+    const std::vector<float> all = logits.to_float_vector();
+    for (int64_t row = 0; row < rows; ++row) {
+      const float* last = all.data() + (row * positions + positions - 1) * vocab;
+      std::copy(last, last + vocab, buffer.begin() + row * vocab);
+    }
+  }
+  return {buffer.data(), rows, vocab};
 }
 
 }  // namespace
@@ -59,40 +74,45 @@ void CachedDecoder::select_rows(std::span<const int64_t> rows) {
   }
 }
 
+StepLogits CachedDecoder::prefill(std::span<const int64_t> ids, int64_t length) {
+  check_prefill(ids, length, encoder_.rows, cache_.decoder_length());
+  const int64_t shape[] = {encoder_.rows, length};
+  std::vector<runtime::Tensor> outputs = run_prefill(runtime::Tensor::from_int64(shape, ids));
+  logits_ = std::move(outputs[0]);
+  const int64_t layers = graphs_.layers();
+  std::vector<runtime::Tensor> keys, values, encoder_keys, encoder_values;
+  for (int64_t layer = 0; layer < layers; ++layer) {
+    keys.push_back(std::move(outputs[1 + 4 * layer]));
+    values.push_back(std::move(outputs[2 + 4 * layer]));
+    encoder_keys.push_back(std::move(outputs[3 + 4 * layer]));
+    encoder_values.push_back(std::move(outputs[4 + 4 * layer]));
+  }
+  cache_.start(std::move(keys), std::move(values), std::move(encoder_keys), std::move(encoder_values), length);
+  drop_encoder_hidden_states();
+  return last_position_logits(logits_, encoder_.rows, length, widened_logits_);
+}
+
 StepLogits CachedDecoder::step(std::span<const int64_t> tokens) {
   if (static_cast<int64_t>(tokens.size()) != encoder_.rows)
     throw Error("decoder: " + std::to_string(tokens.size()) + " tokens for a batch of " +
                 std::to_string(encoder_.rows) + " rows");
+  if (cache_.empty()) return prefill(tokens, 1);
   const int64_t shape[] = {encoder_.rows, 1};
-  const runtime::Tensor input_ids = runtime::Tensor::from_int64(shape, tokens);
-  std::vector<runtime::Tensor> outputs = cache_.empty() ? run_first_step(input_ids) : run_cached_step(input_ids);
-
+  std::vector<runtime::Tensor> outputs = run_cached_step(runtime::Tensor::from_int64(shape, tokens));
   logits_ = std::move(outputs[0]);
   const int64_t layers = graphs_.layers();
   std::vector<runtime::Tensor> keys, values;
   keys.reserve(layers);
   values.reserve(layers);
-  if (cache_.empty()) {
-    std::vector<runtime::Tensor> encoder_keys, encoder_values;
-    for (int64_t layer = 0; layer < layers; ++layer) {
-      keys.push_back(std::move(outputs[1 + 4 * layer]));
-      values.push_back(std::move(outputs[2 + 4 * layer]));
-      encoder_keys.push_back(std::move(outputs[3 + 4 * layer]));
-      encoder_values.push_back(std::move(outputs[4 + 4 * layer]));
-    }
-    cache_.start(std::move(keys), std::move(values), std::move(encoder_keys), std::move(encoder_values));
-    drop_encoder_hidden_states();
-  } else {
-    for (int64_t layer = 0; layer < layers; ++layer) {
-      keys.push_back(std::move(outputs[1 + 2 * layer]));
-      values.push_back(std::move(outputs[2 + 2 * layer]));
-    }
-    cache_.advance(std::move(keys), std::move(values));
+  for (int64_t layer = 0; layer < layers; ++layer) {
+    keys.push_back(std::move(outputs[1 + 2 * layer]));
+    values.push_back(std::move(outputs[2 + 2 * layer]));
   }
-  return last_position_logits(logits_, encoder_.rows, widened_logits_);
+  cache_.advance(std::move(keys), std::move(values));
+  return last_position_logits(logits_, encoder_.rows, 1, widened_logits_);
 }
 
-std::vector<runtime::Tensor> CachedDecoder::run_first_step(const runtime::Tensor& input_ids) {
+std::vector<runtime::Tensor> CachedDecoder::run_prefill(const runtime::Tensor& input_ids) {
   auto run_with_placeholder = [&](int64_t length) {
     return run_no_cache_graph(graphs_, encoder_, input_ids, length, graphs_.no_cache_outputs());
   };

@@ -11,7 +11,7 @@
 
 #include "model/model_config.h"
 #include "model/model_files.h"
-#include "opusrt/translator.h"
+#include "opusrt/types.h"
 #include "runtime/session.h"
 
 namespace opusrt {

@@ -28,14 +28,16 @@ int64_t KvCache::common_length(const std::vector<runtime::Tensor>& keys, const s
 }
 
 void KvCache::start(std::vector<runtime::Tensor> decoder_keys, std::vector<runtime::Tensor> decoder_values,
-                    std::vector<runtime::Tensor> encoder_keys, std::vector<runtime::Tensor> encoder_values) {
+                    std::vector<runtime::Tensor> encoder_keys, std::vector<runtime::Tensor> encoder_values,
+                    int64_t expected_length) {
   if (static_cast<int64_t>(decoder_keys.size()) != layers() || static_cast<int64_t>(encoder_keys.size()) != layers())
     throw Error("KV cache: step 0 gave K/V for " + std::to_string(decoder_keys.size()) + " layers, expected " +
                 std::to_string(layers()));
   const int64_t length = common_length(decoder_keys, decoder_values, "decoder");
   common_length(encoder_keys, encoder_values, "encoder");
-  if (length != 1)
-    throw Error("KV cache: step 0 produced decoder K/V of length " + std::to_string(length) + ", expected 1");
+  if (length != expected_length)
+    throw Error("KV cache: the prefill of " + std::to_string(expected_length) + " positions produced decoder K/V of length " +
+                std::to_string(length));
   decoder_key_ = std::move(decoder_keys);
   decoder_value_ = std::move(decoder_values);
   encoder_key_ = std::move(encoder_keys);

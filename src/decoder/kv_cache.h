@@ -1,10 +1,11 @@
 #pragma once
 
 // The attention keys and values a cached decoder carries from one step to the next.
-// Lifetime: created empty when a batch starts decoding; step 0 fills every layer's decoder K/V
-// (length 1) and encoder K/V (length S); each later step replaces the decoder K/V with the
-// graph's `present.*` outputs, one position longer, moved in without a copy. The encoder K/V
-// never change after step 0. Dropped when the batch finishes.
+// Lifetime: created empty when a batch starts decoding; the prefill (step 0, or one run over
+// the decoder start token and a forced prefix) fills every layer's decoder K/V (length T) and
+// encoder K/V (length S); each later step replaces the decoder K/V with the graph's `present.*`
+// outputs, one position longer, moved in without a copy. The encoder K/V never change after
+// the prefill. Dropped when the batch finishes.
 #include <cstdint>
 #include <span>
 #include <vector>
@@ -22,9 +23,11 @@ class KvCache {
   // Positions held by the decoder self-attention K/V (0 before step 0).
   int64_t decoder_length() const { return decoder_length_ < 0 ? 0 : decoder_length_; }
 
-  // Step 0: the first decoder K/V (length 1) and the encoder K/V of every layer.
+  // The prefill: the first decoder K/V (`length` positions, 1 for a plain step 0) and the
+  // encoder K/V of every layer.
   void start(std::vector<runtime::Tensor> decoder_keys, std::vector<runtime::Tensor> decoder_values,
-             std::vector<runtime::Tensor> encoder_keys, std::vector<runtime::Tensor> encoder_values);
+             std::vector<runtime::Tensor> encoder_keys, std::vector<runtime::Tensor> encoder_values,
+             int64_t length = 1);
   // Later steps: the new decoder K/V, which must be exactly one position longer.
   void advance(std::vector<runtime::Tensor> decoder_keys, std::vector<runtime::Tensor> decoder_values);
 

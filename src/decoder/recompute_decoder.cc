@@ -21,18 +21,27 @@ void RecomputeDecoder::select_rows(std::span<const int64_t> rows) {
   encoder_ = encoder_.select_rows(rows);
 }
 
+StepLogits RecomputeDecoder::prefill(std::span<const int64_t> ids, int64_t length) {
+  check_prefill(ids, length, encoder_.rows, prefix_length_);
+  for (int64_t row = 0; row < encoder_.rows; ++row)
+    prefixes_[row].assign(ids.begin() + row * length, ids.begin() + (row + 1) * length);
+  prefix_length_ = length;
+  return run_prefixes();
+}
+
 StepLogits RecomputeDecoder::step(std::span<const int64_t> tokens) {
   if (static_cast<int64_t>(tokens.size()) != encoder_.rows)
     throw Error("decoder: " + std::to_string(tokens.size()) + " tokens for a batch of " +
                 std::to_string(encoder_.rows) + " rows");
-  std::vector<int64_t> ids;
-  ids.reserve(encoder_.rows * (prefix_length_ + 1));
-  for (int64_t row = 0; row < encoder_.rows; ++row) {
-    prefixes_[row].push_back(tokens[row]);
-    ids.insert(ids.end(), prefixes_[row].begin(), prefixes_[row].end());
-  }
+  for (int64_t row = 0; row < encoder_.rows; ++row) prefixes_[row].push_back(tokens[row]);
   ++prefix_length_;
+  return run_prefixes();
+}
 
+StepLogits RecomputeDecoder::run_prefixes() {
+  std::vector<int64_t> ids;
+  ids.reserve(encoder_.rows * prefix_length_);
+  for (const std::vector<int64_t>& prefix : prefixes_) ids.insert(ids.end(), prefix.begin(), prefix.end());
   const int64_t shape[] = {encoder_.rows, prefix_length_};
   const runtime::Tensor input_ids = runtime::Tensor::from_int64(shape, ids);
   static const std::vector<std::string> logits_only = {"logits"};

@@ -16,13 +16,11 @@
 #include "decoder/cached_decoder.h"
 #include "decoder/decoder_graphs.h"
 #include "encoder/encoder.h"
-#include "logits/logits_processor.h"
+#include "generation/generator.h"
 #include "model/json_file.h"
 #include "model/model_config.h"
 #include "model/model_files.h"
 #include "opusrt/error.h"
-#include "search/beam_search.h"
-#include "search/greedy_search.h"
 #include "tokenizer/marian_tokenizer.h"
 
 namespace opusrt {
@@ -149,6 +147,8 @@ class Bench {
     }
     const Generation beam = timed_generation(*cached_, 1, 4, config_.new_tokens);
     out["beam4"] = {{"tokens_per_s", beam.tokens_per_s}, {"seconds", beam.seconds}};
+    for (int64_t batch : {1, 8})
+      out["prefix_prefill_over_no_prefix"]["batch" + std::to_string(batch)] = prefix_prefill_ratio(batch);
 
     {
       const DecoderGraphs recompute(files_, model_, session_config_, DecoderMode::kRecompute);
@@ -182,7 +182,9 @@ class Bench {
         {"overhead_pct_batch1", greedy["batch1"]["overhead_pct"]},
         {"batch32_over_batch1", greedy[config_.quick ? "batch4" : "batch32"]["tokens_per_s"].get<double>() /
                                     greedy["batch1"]["tokens_per_s"].get<double>()},
-        {"floor_ratio", ms_per_token / floor_ms}};
+        {"floor_ratio", ms_per_token / floor_ms},
+        {"prefix_prefill_over_no_prefix_batch1", out["prefix_prefill_over_no_prefix"]["batch1"]["median"]},
+        {"prefix_prefill_over_no_prefix_batch8", out["prefix_prefill_over_no_prefix"]["batch8"]["median"]}};
     (void)small;
     for (const std::string& variant : config_.compare_variants) out["variants"][variant] = measure_variant(variant);
     if (config_.peer_json) add_peer(out);
@@ -254,44 +256,41 @@ class Bench {
     return total;
   }
 
-  // `batch` sentences, forced to exactly `new_tokens` output tokens each (min = max).
-  Generation timed_generation(const DecoderGraphs& graphs, int64_t batch, int beams, int64_t new_tokens) {
-    return timed_generation(*encoder_, graphs, batch, beams, new_tokens);
+  // `batch` sentences, forced to exactly `new_tokens` output tokens each (min = max), after a
+  // forced target prefix of `prefix_length` tokens; through the generation layer Translator uses.
+  Generation timed_generation(const DecoderGraphs& graphs, int64_t batch, int beams, int64_t new_tokens,
+                              int64_t prefix_length = 0, int runs = -1) {
+    return timed_generation(*encoder_, graphs, batch, beams, new_tokens, prefix_length, runs);
   }
   Generation timed_generation(const Encoder& encoder, const DecoderGraphs& graphs, int64_t batch, int beams,
-                              int64_t new_tokens) {
-    std::vector<std::vector<int64_t>> sources;
-    for (int64_t i = 0; i < batch; ++i) sources.push_back(source(config_.source_length));
-    GenerationConfig g = generation_;
-    g.min_new_tokens = new_tokens;
-    const int64_t max_length = 1 + new_tokens;
-    const LogitsProcessorList processors = make_processors(g, max_length);
-    const SearchSettings settings{g.decoder_start_token_id, g.pad_token_id, g.eos_token_ids, max_length,
-                                  g.renormalize_logits,    g.length_penalty};
-    std::unique_ptr<SearchStrategy> search;
-    if (beams == 1) {
-      search = std::make_unique<GreedySearch>(settings);
-    } else {
-      search = std::make_unique<BeamSearch>(settings, BeamSettings{beams, 1, EarlyStopping::kFalse});
+                              int64_t new_tokens, int64_t prefix_length = 0, int runs = -1) {
+    std::vector<std::vector<int64_t>> sources, prefixes;
+    for (int64_t i = 0; i < batch; ++i) {
+      sources.push_back(source(config_.source_length));
+      prefixes.push_back(source(prefix_length + 1));
+      prefixes.back().pop_back();  // the eos source() ends with
     }
+    GenerationRequest request{generation_, new_tokens, 0};
+    request.config.min_new_tokens = new_tokens;
+    request.config.num_beams = beams;
+    request.config.num_return_sequences = 1;
+    request.config.do_sample = false;
+    request.config.early_stopping = EarlyStopping::kFalse;
+    const int64_t output_length = 1 + prefix_length + new_tokens;
+    const int warmup = runs < 0 ? config_.warmup : 0;
+    if (runs < 0) runs = config_.runs;
     std::vector<double> seconds, decoder_seconds, ort_seconds;
-    for (int run = 0; run < config_.warmup + config_.runs; ++run) {
+    for (int run = 0; run < warmup + runs; ++run) {
       const uint64_t ort_before = ort_nanoseconds(encoder, graphs);
       const auto start = Clock::now();
-      EncoderOutput encoded = encoder.run(TokenBatch::right_padded(sources, g.pad_token_id));
-      if (beams > 1) {
-        std::vector<int64_t> rows;
-        for (int64_t s = 0; s < batch; ++s) rows.insert(rows.end(), beams, s);
-        encoded = encoded.select_rows(rows);
-      }
+      EncoderOutput encoded = encoder.run(TokenBatch::right_padded(sources, generation_.pad_token_id));
       const auto decoder_start = Clock::now();
-      std::unique_ptr<DecoderSession> session = start_decoding(graphs, std::move(encoded));
-      const SearchResult result = search->run(*session, batch, processors);
+      const SearchResult result = generate(graphs, model_, std::move(encoded), request, prefixes);
       const double elapsed = seconds_since(start);
       for (const auto& hypotheses : result.hypotheses)
-        if (static_cast<int64_t>(hypotheses.front().ids.size()) != max_length)
+        if (static_cast<int64_t>(hypotheses.front().ids.size()) != output_length)
           throw Error("bench: an output was not forced to " + std::to_string(new_tokens) + " tokens");
-      if (run < config_.warmup) continue;
+      if (run < warmup) continue;
       seconds.push_back(elapsed);
       decoder_seconds.push_back(seconds_since(decoder_start));
       ort_seconds.push_back(static_cast<double>(ort_nanoseconds(encoder, graphs) - ort_before) / 1e9);
@@ -305,6 +304,34 @@ class Bench {
     for (size_t i = 0; i < seconds.size(); ++i) overheads.push_back((seconds[i] - ort_seconds[i]) / seconds[i] * 100);
     out.overhead_pct = median(overheads);
     return out;
+  }
+
+  // Time of (32 forced prefix tokens + 16 generated) over time of (16 generated, no prefix), in
+  // interleaved rounds (the order alternates): the median of per-round ratios, with min and max.
+  // Forcing the prefix one step per token would give about 3; one prefill run, about 1.
+  json prefix_prefill_ratio(int64_t batch) {
+    const int64_t prefix_length = 32, new_tokens = 16;
+    timed_generation(*cached_, batch, 1, new_tokens, prefix_length, 1);  // warm-up of both shapes
+    timed_generation(*cached_, batch, 1, new_tokens, 0, 1);
+    std::vector<double> ratios;
+    const int rounds = std::max(5, config_.runs);
+    for (int round = 0; round < rounds; ++round) {
+      double with_prefix = 0, without = 0;
+      if (round % 2 == 0) {
+        without = timed_generation(*cached_, batch, 1, new_tokens, 0, 1).seconds;
+        with_prefix = timed_generation(*cached_, batch, 1, new_tokens, prefix_length, 1).seconds;
+      } else {
+        with_prefix = timed_generation(*cached_, batch, 1, new_tokens, prefix_length, 1).seconds;
+        without = timed_generation(*cached_, batch, 1, new_tokens, 0, 1).seconds;
+      }
+      ratios.push_back(with_prefix / without);
+    }
+    return {{"median", median(ratios)},
+            {"min", *std::min_element(ratios.begin(), ratios.end())},
+            {"max", *std::max_element(ratios.begin(), ratios.end())},
+            {"rounds", rounds},
+            {"prefix_tokens", prefix_length},
+            {"new_tokens", new_tokens}};
   }
 
   // One variant's graphs on disk and at work: what a user weighs when picking `--variant`.

@@ -9,6 +9,7 @@
 #include "encoder/encoder.h"
 #include "model/model_config.h"
 #include "model/model_files.h"
+#include "opusrt/error.h"
 #include "opusrt/inspect.h"
 #include "tokenizer/marian_tokenizer.h"
 

@@ -42,11 +42,11 @@ void ForcedEosProcessor::apply(std::span<const int64_t> sequence, std::span<floa
   if (eos_id_ >= 0 && eos_id_ < static_cast<int64_t>(logits.size())) logits[eos_id_] = 0.0f;
 }
 
-MinNewTokensProcessor::MinNewTokensProcessor(int64_t min_new_tokens, std::vector<int64_t> eos_ids)
-    : min_new_tokens_(min_new_tokens), eos_ids_(std::move(eos_ids)) {}
+MinNewTokensProcessor::MinNewTokensProcessor(int64_t min_new_tokens, std::vector<int64_t> eos_ids, int64_t prompt_length)
+    : min_new_tokens_(min_new_tokens), eos_ids_(std::move(eos_ids)), prompt_length_(prompt_length) {}
 
 void MinNewTokensProcessor::apply(std::span<const int64_t> sequence, std::span<float> logits) const {
-  if (static_cast<int64_t>(sequence.size()) - 1 >= min_new_tokens_) return;
+  if (static_cast<int64_t>(sequence.size()) - prompt_length_ >= min_new_tokens_) return;
   for (int64_t eos : eos_ids_) ban(logits, eos);
 }
 
@@ -82,21 +82,11 @@ void SuppressTokensProcessor::apply(std::span<const int64_t>, std::span<float> l
   for (int64_t id : tokens_) ban(logits, id);
 }
 
-ForcedPrefixProcessor::ForcedPrefixProcessor(std::vector<int64_t> prefix) : prefix_(std::move(prefix)) {}
-
-void ForcedPrefixProcessor::apply(std::span<const int64_t> sequence, std::span<float> logits) const {
-  const size_t position = sequence.size() - 1;  // tokens after the decoder start so far
-  if (position >= prefix_.size()) return;
-  const int64_t forced = prefix_[position];
-  std::fill(logits.begin(), logits.end(), kBanned);
-  if (forced >= 0 && forced < static_cast<int64_t>(logits.size())) logits[forced] = 0.0f;
-}
-
 void LogitsProcessorList::apply(std::span<const int64_t> sequence, std::span<float> logits) const {
   for (const auto& processor : processors_) processor->apply(sequence, logits);
 }
 
-LogitsProcessorList make_processors(const GenerationConfig& generation, int64_t max_length) {
+LogitsProcessorList make_processors(const GenerationConfig& generation, int64_t max_length, int64_t prompt_length) {
   LogitsProcessorList list;
   if (generation.repetition_penalty != 1.0)
     list.add(std::make_unique<RepetitionPenaltyProcessor>(generation.repetition_penalty));
@@ -106,12 +96,11 @@ LogitsProcessorList make_processors(const GenerationConfig& generation, int64_t 
   if (generation.min_length > 0)
     list.add(std::make_unique<MinLengthProcessor>(generation.min_length, generation.eos_token_ids));
   if (generation.min_new_tokens && *generation.min_new_tokens > 0)
-    list.add(std::make_unique<MinNewTokensProcessor>(*generation.min_new_tokens, generation.eos_token_ids));
+    list.add(std::make_unique<MinNewTokensProcessor>(*generation.min_new_tokens, generation.eos_token_ids, prompt_length));
   if (generation.forced_eos_token_id)
     list.add(std::make_unique<ForcedEosProcessor>(max_length, *generation.forced_eos_token_id));
   if (!generation.suppress_tokens.empty())
     list.add(std::make_unique<SuppressTokensProcessor>(generation.suppress_tokens));
-  if (!generation.forced_prefix.empty()) list.add(std::make_unique<ForcedPrefixProcessor>(generation.forced_prefix));
   return list;
 }
 

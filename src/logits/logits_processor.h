@@ -54,15 +54,17 @@ class ForcedEosProcessor final : public LogitsProcessor {
   int64_t eos_id_;
 };
 
-// While fewer than `min_new_tokens` tokens follow the decoder start token, eos is banned.
+// While fewer than `min_new_tokens` tokens follow the prompt (the decoder start token and any
+// forced prefix, `prompt_length` tokens), eos is banned.
 class MinNewTokensProcessor final : public LogitsProcessor {
  public:
-  MinNewTokensProcessor(int64_t min_new_tokens, std::vector<int64_t> eos_ids);
+  MinNewTokensProcessor(int64_t min_new_tokens, std::vector<int64_t> eos_ids, int64_t prompt_length = 1);
   void apply(std::span<const int64_t> sequence, std::span<float> logits) const override;
 
  private:
   int64_t min_new_tokens_;
   std::vector<int64_t> eos_ids_;
+  int64_t prompt_length_;
 };
 
 // Every token already in the sequence (start token included) is made less likely: a positive
@@ -97,17 +99,6 @@ class SuppressTokensProcessor final : public LogitsProcessor {
   std::vector<int64_t> tokens_;
 };
 
-// The first tokens after the decoder start are forced to a given target prefix (interactive
-// use, re-translation of a growing source); decoding continues freely after it.
-class ForcedPrefixProcessor final : public LogitsProcessor {
- public:
-  explicit ForcedPrefixProcessor(std::vector<int64_t> prefix);
-  void apply(std::span<const int64_t> sequence, std::span<float> logits) const override;
-
- private:
-  std::vector<int64_t> prefix_;
-};
-
 class LogitsProcessorList {
  public:
   void add(std::unique_ptr<LogitsProcessor> processor) { processors_.push_back(std::move(processor)); }
@@ -120,7 +111,7 @@ class LogitsProcessorList {
 
 // The processors transformers' generate() builds from a generation config, in its order:
 // repetition penalty, no-repeat n-gram, bad words, min length, min new tokens, forced eos,
-// suppress tokens; then opusrt's forced target prefix.
-LogitsProcessorList make_processors(const GenerationConfig& generation, int64_t max_length);
+// suppress tokens. `prompt_length`: the decoder start token and any forced prefix.
+LogitsProcessorList make_processors(const GenerationConfig& generation, int64_t max_length, int64_t prompt_length = 1);
 
 }  // namespace opusrt

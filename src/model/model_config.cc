@@ -108,9 +108,9 @@ GenerationConfig GenerationConfig::load(const std::optional<std::filesystem::pat
   if (fields.has("early_stopping")) {
     const nlohmann::json& value = fields.raw("early_stopping");
     if (value.is_boolean()) {
-      config.early_stopping = value.get<bool>() ? "true" : "false";
+      config.early_stopping = value.get<bool>() ? EarlyStopping::kTrue : EarlyStopping::kFalse;
     } else if (value.is_string() && value.get<std::string>() == "never") {
-      config.early_stopping = "never";
+      config.early_stopping = EarlyStopping::kNever;
     } else {
       fields.fail("early_stopping", "must be true, false or \"never\", got " + value.dump());
     }
@@ -122,15 +122,17 @@ GenerationConfig GenerationConfig::load(const std::optional<std::filesystem::pat
 }
 
 int64_t resolve_max_length(const GenerationConfig& generation, const ModelConfig& config,
-                           std::optional<int64_t> max_new_tokens) {
+                           std::optional<int64_t> max_new_tokens, int64_t prompt_length) {
   int64_t length = generation.max_length;
+  if (prompt_length < 1) throw Error("resolve_max_length: a prompt of " + std::to_string(prompt_length) + " tokens");
+  // Capped by the position table below anyway; capping n first keeps prompt + n from
+  // overflowing (also when max_position_embeddings is INT64_MAX).
+  const int64_t room = std::max<int64_t>(0, config.max_position_embeddings - prompt_length);
   if (max_new_tokens) {
     if (*max_new_tokens < 1) throw Error("max_new_tokens must be at least 1, got " + std::to_string(*max_new_tokens));
-    // Capped by the position table below anyway; capping n first keeps 1 + n from overflowing
-    // (also when max_position_embeddings is INT64_MAX).
-    length = 1 + std::min(*max_new_tokens, config.max_position_embeddings - 1);
+    length = prompt_length + std::min(*max_new_tokens, room);
   } else if (generation.max_new_tokens) {
-    length = 1 + std::min(*generation.max_new_tokens, config.max_position_embeddings - 1);
+    length = prompt_length + std::min(*generation.max_new_tokens, room);
   }
   return std::min(length, config.max_position_embeddings);
 }

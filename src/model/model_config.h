@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include "opusrt/types.h"
+
 namespace opusrt {
 
 struct ModelConfig {
@@ -40,14 +42,13 @@ struct GenerationConfig {
   double repetition_penalty = 1.0;
   int64_t no_repeat_ngram_size = 0;
   std::vector<int64_t> suppress_tokens;
-  std::vector<int64_t> forced_prefix;  // target tokens forced right after the decoder start (opusrt)
   bool do_sample = false;
   double temperature = 1.0;
   int64_t top_k = 50;
   double top_p = 1.0;
   int num_beams = 1;
   double length_penalty = 1.0;
-  std::string early_stopping = "false";  // "true" | "false" | "never"
+  EarlyStopping early_stopping = EarlyStopping::kFalse;
   int num_return_sequences = 1;
   bool renormalize_logits = false;
 
@@ -57,10 +58,11 @@ struct GenerationConfig {
                                const std::filesystem::path& config_json);
 };
 
-// Total output length (decoder start token included) that generate() allows: 1 + max_new_tokens
-// when given (the call's, else the generation config's), else max_length; never more positions
-// than the model's position table has.
+// Total output length (prompt included: the decoder start token and any forced prefix of
+// `prompt_length - 1` tokens) that generate() allows: prompt_length + max_new_tokens when given
+// (the call's, else the generation config's), else max_length; never more positions than the
+// model's position table has.
 int64_t resolve_max_length(const GenerationConfig& generation, const ModelConfig& config,
-                           std::optional<int64_t> max_new_tokens);
+                           std::optional<int64_t> max_new_tokens, int64_t prompt_length = 1);
 
 }  // namespace opusrt

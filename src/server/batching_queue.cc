@@ -28,10 +28,18 @@ BatchingQueue::Push BatchingQueue::push(std::vector<TranslationJob> jobs) {
   return Push::kAccepted;
 }
 
-size_t BatchingQueue::count_key(const std::string& key) const {
+namespace {
+
+bool same_options(const TranslationJob& a, const TranslationJob& b) {
+  return a.options == b.options || (a.options && b.options && *a.options == *b.options);
+}
+
+}  // namespace
+
+size_t BatchingQueue::count_batchable(const TranslationJob& first) const {
   size_t count = 0;
   for (const TranslationJob& job : pending_) {
-    if (job.batch_key == key && ++count >= options_.max_batch) break;
+    if (same_options(job, first) && ++count >= options_.max_batch) break;
   }
   return count;
 }
@@ -44,14 +52,16 @@ std::vector<TranslationJob> BatchingQueue::pop_batch() {
       changed_.wait(lock);
       continue;
     }
-    const std::string key = pending_.front().batch_key;
+    const TranslationJob& first = pending_.front();
     const Clock::time_point deadline =
-        pending_.front().enqueued + std::chrono::duration_cast<Clock::duration>(options_.max_wait);
-    if (closed_ || count_key(key) >= options_.max_batch || Clock::now() >= deadline) {
+        first.enqueued + std::chrono::duration_cast<Clock::duration>(options_.max_wait);
+    if (closed_ || count_batchable(first) >= options_.max_batch || Clock::now() >= deadline) {
       std::vector<TranslationJob> batch;
       std::deque<TranslationJob> rest;
+      const std::shared_ptr<const TranslateOptions> options = first.options;
       for (TranslationJob& job : pending_) {
-        if (batch.size() < options_.max_batch && job.batch_key == key) {
+        const bool batchable = job.options == options || (job.options && options && *job.options == *options);
+        if (batch.size() < options_.max_batch && batchable) {
           batch.push_back(std::move(job));
         } else {
           rest.push_back(std::move(job));

@@ -30,11 +30,11 @@ struct JobResult {
 // One sentence to translate.
 struct TranslationJob {
   std::string text;
-  // Jobs may share a batch only when their keys are equal: the key stands for `options`.
-  std::string batch_key;
-  std::shared_ptr<const TranslateOptions> options;  // never with on_token: see on_partial
-  // Streaming: called from the worker with the text decoded so far (optional).
-  std::function<void(std::string_view partial)> on_partial;
+  // Jobs share a batch only when their options are equal (TranslateOptions is a plain value).
+  std::shared_ptr<const TranslateOptions> options;
+  // Streaming: called from the worker with the text decoded so far (optional); returning false
+  // (the client left) stops decoding this text.
+  std::function<bool(std::string_view partial)> on_partial;
   // Called exactly once, from a worker thread (or from close() for jobs that never ran).
   std::function<void(JobResult)> on_done;
   Clock::time_point enqueued{};
@@ -67,7 +67,8 @@ class BatchingQueue {
   const BatchingOptions& options() const { return options_; }
 
  private:
-  size_t count_key(const std::string& key) const;  // under mutex_
+  // Pending jobs that may share a batch with `first` (at most max_batch); under mutex_.
+  size_t count_batchable(const TranslationJob& first) const;
 
   const BatchingOptions options_;
   mutable std::mutex mutex_;

@@ -87,14 +87,21 @@ json translate_response(const TranslateRequest& request, const std::vector<JobRe
 // The events of one /translate/stream response, from the worker to httplib's writer thread.
 class EventStream {
  public:
-  void push(std::string event, bool last) {
+  // False once the client has left: the translation of this text can stop.
+  bool push(std::string event, bool last) {
     {
       std::lock_guard<std::mutex> lock(mutex_);
-      if (finished_) return;
+      if (client_left_) return false;
+      if (finished_) return true;
       events_.push_back(std::move(event));
       finished_ = last;
     }
     changed_.notify_all();
+    return true;
+  }
+  void client_left() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    client_left_ = true;
   }
   // Moves out what is queued, waiting up to `timeout` for something; true when nothing follows.
   bool take(std::vector<std::string>& out, std::chrono::milliseconds timeout) {
@@ -110,6 +117,7 @@ class EventStream {
   std::condition_variable changed_;
   std::deque<std::string> events_;
   bool finished_ = false;
+  bool client_left_ = false;
 };
 
 std::string sse_event(const char* name, const json& data) {
@@ -279,15 +287,12 @@ void HttpServer::Impl::handle_translate(const httplib::Request& req, httplib::Re
   const std::string& target_lang = std::get<std::string>(target);
 
   auto translate_options = std::make_shared<TranslateOptions>(options.base_options);
-  translate_options->on_token = nullptr;
   translate_options->target_lang = target_lang;
   if (request.alternatives > 0) {
     translate_options->num_return_sequences = request.alternatives + 1;
     translate_options->num_beams =
         std::max({request.alternatives + 1, options.default_num_beams, translate_options->num_beams.value_or(1)});
   }
-  // Texts share a batch only with texts translated the same way.
-  const std::string batch_key = target_lang + "|" + std::to_string(request.alternatives);
   std::vector<std::string> texts = std::move(request.q);
   request.q.clear();
 
@@ -295,7 +300,7 @@ void HttpServer::Impl::handle_translate(const httplib::Request& req, httplib::Re
     auto promise = std::make_shared<std::promise<std::vector<JobResult>>>();
     std::future<std::vector<JobResult>> future = promise->get_future();
     const BatchingQueue::Push pushed = service.submit(
-        std::move(texts), translate_options, batch_key,
+        std::move(texts), translate_options,
         [promise](std::vector<JobResult> results) { promise->set_value(std::move(results)); });
     if (pushed == BatchingQueue::Push::kFull)
       return send_error(res, 429, "Too many requests: the translation queue is full, retry later");
@@ -313,7 +318,7 @@ void HttpServer::Impl::handle_translate(const httplib::Request& req, httplib::Re
   auto events = std::make_shared<EventStream>();
   const std::string detected = languages.source_code();
   const BatchingQueue::Push pushed = service.submit(
-      std::move(texts), translate_options, batch_key,
+      std::move(texts), translate_options,
       [events, request, detected](std::vector<JobResult> results) {
         if (!results.at(0).translation) {
           events->push(sse_event("error", {{"error", results[0].error}, {"status", results[0].status}}), true);
@@ -322,7 +327,7 @@ void HttpServer::Impl::handle_translate(const httplib::Request& req, httplib::Re
         events->push(sse_event("final", translate_response(request, results, detected)), true);
       },
       [events](size_t, std::string_view partial) {
-        events->push(sse_event("partial", {{"translatedText", partial}}), false);
+        return events->push(sse_event("partial", {{"translatedText", partial}}), false);
       });
   if (pushed == BatchingQueue::Push::kFull)
     return send_error(res, 429, "Too many requests: the translation queue is full, retry later");
@@ -330,14 +335,23 @@ void HttpServer::Impl::handle_translate(const httplib::Request& req, httplib::Re
   res.status = 200;
   res.set_header("Cache-Control", "no-cache");
   res.set_header("X-Accel-Buffering", "no");
-  res.set_chunked_content_provider("text/event-stream", [events, guard](size_t, httplib::DataSink& sink) {
-    std::vector<std::string> ready;
-    const bool finished = events->take(ready, std::chrono::milliseconds(500));
-    for (const std::string& event : ready)
-      if (!sink.write(event.data(), event.size())) return false;  // the client left
-    if (finished) sink.done();
-    return true;
-  });
+  res.set_chunked_content_provider(
+      "text/event-stream",
+      [events, guard](size_t, httplib::DataSink& sink) {
+        std::vector<std::string> ready;
+        const bool finished = events->take(ready, std::chrono::milliseconds(500));
+        for (const std::string& event : ready) {
+          if (!sink.write(event.data(), event.size())) {
+            events->client_left();  // decoding of this text stops at its next token
+            return false;
+          }
+        }
+        if (finished) sink.done();
+        return true;
+      },
+      [events](bool success) {
+        if (!success) events->client_left();
+      });
 }
 
 HttpServer::HttpServer(TranslationService& service, const LanguageMap& languages, ServerMetrics& metrics,

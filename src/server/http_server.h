@@ -22,7 +22,7 @@ struct HttpOptions {
   size_t max_chars = 10000;         // characters (code points) per request, all of `q`; more is 413
   std::set<std::string> api_keys;   // when not empty, /translate needs one of them (403 otherwise)
   size_t http_threads = 64;         // connections served at once
-  TranslateOptions base_options;    // server-wide options (max_new_tokens, ...); never on_token
+  TranslateOptions base_options;    // server-wide options (max_new_tokens, ...)
   int default_num_beams = 1;        // the model's; `alternatives` raises it when needed
 };
 

@@ -64,7 +64,7 @@ void TranslationService::shutdown() {
 
 BatchingQueue::Push TranslationService::submit(std::vector<std::string> texts,
                                                std::shared_ptr<const TranslateOptions> options,
-                                               std::string batch_key, Done done, Partial on_partial) {
+                                               Done done, Partial on_partial) {
   auto state = std::make_shared<RequestState>();
   state->results.resize(texts.size());
   state->done = std::move(done);
@@ -76,9 +76,8 @@ BatchingQueue::Push TranslationService::submit(std::vector<std::string> texts,
     }
     TranslationJob job;
     job.text = std::move(texts[i]);
-    job.batch_key = batch_key;
     job.options = options;
-    if (on_partial) job.on_partial = [on_partial, i](std::string_view partial) { on_partial(i, partial); };
+    if (on_partial) job.on_partial = [on_partial, i](std::string_view partial) { return on_partial(i, partial); };
     job.on_done = [state, i](JobResult result) { state->finish(i, std::move(result)); };
     jobs.push_back(std::move(job));
   }
@@ -106,65 +105,41 @@ void TranslationService::run_batch(std::vector<TranslationJob>& batch) {
   std::vector<std::string> texts;
   texts.reserve(batch.size());
   for (const TranslationJob& job : batch) texts.push_back(job.text);
-  TranslateOptions options = *batch.front().options;
   const bool streaming =
       std::any_of(batch.begin(), batch.end(), [](const TranslationJob& job) { return bool(job.on_partial); });
+  TokenCallback on_token;
+  if (streaming) {
+    on_token = [&batch](size_t index, int64_t, std::string_view partial) {
+      return index >= batch.size() || !batch[index].on_partial || batch[index].on_partial(partial);
+    };
+  }
 
   const auto start = Clock::now();
   try {
-    if (streaming) {
-      options.on_token = [&batch](size_t index, int64_t, std::string_view partial) {
-        if (index < batch.size() && batch[index].on_partial) batch[index].on_partial(partial);
-      };
-    }
-    std::vector<Translation> translations = translator_.translate_batch(texts, options);
+    // A text's own problem (too long, invalid UTF-8) fails that text only.
+    std::vector<Translation> translations = translator_.translate_batch(texts, *batch.front().options, on_token);
     if (metrics_) {
       size_t tokens = 0;
       for (const Translation& t : translations) tokens += t.output_ids.empty() ? 0 : t.output_ids.size() - 1;
       metrics_->record_batch(batch.size(), tokens, std::chrono::duration<double>(Clock::now() - start).count());
     }
     for (size_t i = 0; i < batch.size(); ++i) {
-      JobResult result;
-      result.translation = std::move(translations.at(i));
-      deliver(batch[i], std::move(result));
-    }
-    return;
-  } catch (const Error& e) {
-    if (batch.size() == 1) {
-      deliver(batch.front(), failure(400, e.what()));
-      return;
-    }
-  } catch (const std::exception& e) {
-    for (TranslationJob& job : batch) deliver(job, failure(500, std::string("internal error: ") + e.what()));
-    return;
-  } catch (...) {
-    for (TranslationJob& job : batch) deliver(job, failure(500, "internal error"));
-    return;
-  }
-
-  // One bad text fails its whole padded batch (an opusrt::Error names the input's problem, e.g.
-  // a text longer than the model takes): translate one by one so that only that text fails.
-  for (TranslationJob& job : batch) {
-    TranslateOptions single = *job.options;
-    if (job.on_partial) {
-      single.on_token = [&job](size_t, int64_t, std::string_view partial) { job.on_partial(partial); };
-    }
-    const auto single_start = Clock::now();
-    try {
-      Translation translation = translator_.translate(job.text, single);
-      if (metrics_)
-        metrics_->record_batch(1, translation.output_ids.empty() ? 0 : translation.output_ids.size() - 1,
-                               std::chrono::duration<double>(Clock::now() - single_start).count());
+      Translation& translation = translations.at(i);
+      if (!translation.ok()) {
+        deliver(batch[i], failure(400, translation.error));
+        continue;
+      }
       JobResult result;
       result.translation = std::move(translation);
-      deliver(job, std::move(result));
-    } catch (const Error& e) {
-      deliver(job, failure(400, e.what()));
-    } catch (const std::exception& e) {
-      deliver(job, failure(500, std::string("internal error: ") + e.what()));
-    } catch (...) {
-      deliver(job, failure(500, "internal error"));
+      deliver(batch[i], std::move(result));
     }
+  } catch (const Error& e) {
+    // Options wrong for every text of the batch (all of its jobs share them).
+    for (TranslationJob& job : batch) deliver(job, failure(400, e.what()));
+  } catch (const std::exception& e) {
+    for (TranslationJob& job : batch) deliver(job, failure(500, std::string("internal error: ") + e.what()));
+  } catch (...) {
+    for (TranslationJob& job : batch) deliver(job, failure(500, "internal error"));
   }
 }
 

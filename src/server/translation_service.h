@@ -32,15 +32,16 @@ class TranslationService {
   TranslationService& operator=(const TranslationService&) = delete;
 
   using Done = std::function<void(std::vector<JobResult>)>;
-  using Partial = std::function<void(size_t text_index, std::string_view partial)>;
+  // Streaming: the text decoded so far; returning false stops decoding that text.
+  using Partial = std::function<bool(size_t text_index, std::string_view partial)>;
 
   // Queues the texts (all or none). When accepted, `done` is called once with one result per
   // text, in input order, when all are finished: from a worker thread, or right here when there
   // is nothing to translate (empty texts give "" without running the model). When the queue is
-  // full or closed, nothing is queued and `done` is never called. Jobs with equal `batch_key` must
-  // have equal `options` (which must not set on_token: pass `on_partial` to stream).
+  // full or closed, nothing is queued and `done` is never called. Texts of any requests whose
+  // options are equal share batches.
   BatchingQueue::Push submit(std::vector<std::string> texts, std::shared_ptr<const TranslateOptions> options,
-                             std::string batch_key, Done done, Partial on_partial = {});
+                             Done done, Partial on_partial = {});
 
   // Stops accepting, translates what is queued, joins the workers. Idempotent.
   void shutdown();

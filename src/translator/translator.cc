@@ -1,20 +1,15 @@
 #include "opusrt/translator.h"
 
 #include <algorithm>
-#include <numeric>
-#include <cctype>
 #include <chrono>
 
 #include "decoder/decoder_graphs.h"
-#include "decoder/decoder_session.h"
 #include "encoder/encoder.h"
-#include "logits/logits_processor.h"
+#include "generation/generator.h"
 #include "model/model_config.h"
 #include "model/model_files.h"
-#include "search/beam_search.h"
-#include "search/greedy_search.h"
-#include "search/sampler.h"
-#include "text/sentence_splitter.h"
+#include "opusrt/utf8.h"
+#include "text/document_batcher.h"
 #include "tokenizer/marian_tokenizer.h"
 
 namespace opusrt {
@@ -24,10 +19,6 @@ using Clock = std::chrono::steady_clock;
 
 double ms_since(Clock::time_point start) {
   return std::chrono::duration<double, std::milli>(Clock::now() - start).count();
-}
-
-bool is_blank(std::string_view text) {
-  return std::all_of(text.begin(), text.end(), [](unsigned char c) { return std::isspace(c) != 0; });
 }
 
 bool starts_with_language_code(std::string_view text) {
@@ -88,19 +79,22 @@ struct Translator::Impl {
     return static_cast<int64_t>(tokenizer.encode(text).size() + language_token) <= config.max_position_embeddings;
   }
 
+  // The >>xx<< token of options.target_lang; throws naming the model's language tokens.
+  int64_t language_token(const TranslateOptions& options) const {
+    const std::string token = ">>" + options.target_lang + "<<";
+    const std::optional<int64_t> id = tokenizer.token_id(token);
+    if (!id) {
+      std::string known;
+      for (const std::string& language : tokenizer.language_tokens()) known += " " + language;
+      throw Error("target language '" + options.target_lang + "': the model has no " + token + " token" +
+                  (known.empty() ? std::string(" (it has no language tokens)") : " (it has:" + known + ")"));
+    }
+    return *id;
+  }
+
   std::vector<int64_t> source_ids(std::string_view text, const TranslateOptions& options) const {
     std::vector<int64_t> ids = tokenizer.encode(text);
-    if (!options.target_lang.empty() && !starts_with_language_code(text)) {
-      const std::string token = ">>" + options.target_lang + "<<";
-      const std::optional<int64_t> id = tokenizer.token_id(token);
-      if (!id) {
-        std::string known;
-        for (const std::string& language : tokenizer.language_tokens()) known += " " + language;
-        throw Error("target language '" + options.target_lang + "': the model has no " + token + " token" +
-                    (known.empty() ? std::string(" (it has no language tokens)") : " (it has:" + known + ")"));
-      }
-      ids.insert(ids.begin(), *id);
-    }
+    if (!options.target_lang.empty() && !starts_with_language_code(text)) ids.insert(ids.begin(), language_token(options));
     if (static_cast<int64_t>(ids.size()) > config.max_position_embeddings)
       throw Error("input of " + std::to_string(ids.size()) + " tokens is longer than the model's " +
                   std::to_string(config.max_position_embeddings) + " (max_position_embeddings); split it");
@@ -108,9 +102,10 @@ struct Translator::Impl {
   }
 
 
-  // generation_config.json with the call's overrides applied.
-  GenerationConfig effective_generation(const TranslateOptions& options) const {
-    GenerationConfig g = generation;
+  // generation_config.json with the call's overrides applied, checked.
+  GenerationRequest request(const TranslateOptions& options) const {
+    GenerationRequest r{generation, options.max_new_tokens, options.seed};
+    GenerationConfig& g = r.config;
     if (options.num_beams) g.num_beams = *options.num_beams;
     if (options.length_penalty) g.length_penalty = *options.length_penalty;
     if (options.early_stopping) g.early_stopping = *options.early_stopping;
@@ -124,50 +119,22 @@ struct Translator::Impl {
     if (options.temperature) g.temperature = *options.temperature;
     if (options.top_k) g.top_k = *options.top_k;
     if (options.top_p) g.top_p = *options.top_p;
-    g.forced_prefix = options.target_prefix_ids;
-    if (!options.target_prefix.empty()) {
-      const std::vector<int64_t> ids = tokenizer.encode_target(options.target_prefix);
-      g.forced_prefix.insert(g.forced_prefix.end(), ids.begin(), ids.end());
-    }
-    check(g);
-    return g;
+    check_request(r, config);
+    return r;
   }
 
-  void check(const GenerationConfig& g) const {
-    auto fail = [](const std::string& message) { throw Error(message); };
-    if (g.num_beams < 1) fail("num_beams must be at least 1, got " + std::to_string(g.num_beams));
-    if (g.num_return_sequences < 1 || g.num_return_sequences > g.num_beams)
-      fail("num_return_sequences = " + std::to_string(g.num_return_sequences) +
-           " needs num_beams >= num_return_sequences (num_beams = " + std::to_string(g.num_beams) + ")");
-    if (g.do_sample && g.num_beams > 1) fail("sampling with num_beams > 1 (beam sampling) is not supported");
-    if (g.repetition_penalty <= 0) fail("repetition_penalty must be positive");
-    if (g.no_repeat_ngram_size < 0) fail("no_repeat_ngram_size must not be negative");
-    if (g.min_new_tokens && *g.min_new_tokens < 0) fail("min_new_tokens must not be negative");
-    if (g.temperature <= 0) fail("temperature must be positive");
-    if (g.top_k < 0) fail("top_k must not be negative");
-    if (g.top_p <= 0 || g.top_p > 1) fail("top_p must be in (0, 1]");
-    auto check_id = [&](int64_t id, const char* what) {
-      if (id < 0 || id >= config.decoder_vocab_size)
-        fail(std::string(what) + ": token id " + std::to_string(id) + " is outside the vocabulary (0.." +
-             std::to_string(config.decoder_vocab_size - 1) + ")");
-    };
-    for (const auto& word : g.bad_words_ids) {
-      if (word.empty()) fail("bad_words_ids: an empty token sequence");
-      for (int64_t id : word) check_id(id, "bad_words_ids");
-    }
-    for (int64_t id : g.suppress_tokens) check_id(id, "suppress_tokens");
-    for (int64_t id : g.forced_prefix) check_id(id, "target prefix");
+  // The forced target prefix: the text's pieces, then the ids as given.
+  std::vector<int64_t> target_prefix(const TranslateOptions& options) const {
+    std::vector<int64_t> ids;
+    if (!options.target_prefix.empty()) ids = tokenizer.encode_target(options.target_prefix);
+    ids.insert(ids.end(), options.target_prefix_ids.begin(), options.target_prefix_ids.end());
+    return ids;
   }
 
-  std::unique_ptr<SearchStrategy> search_strategy(const GenerationConfig& g, int64_t max_length,
-                                                  uint64_t seed) const {
-    SearchSettings settings{g.decoder_start_token_id, g.pad_token_id, g.eos_token_ids,
-                            max_length,               g.renormalize_logits, g.length_penalty};
-    if (g.do_sample) return std::make_unique<GreedySearch>(settings, SamplingSettings{g.temperature, g.top_k, g.top_p, seed});
-    if (g.num_beams == 1) return std::make_unique<GreedySearch>(settings);
-    return std::make_unique<BeamSearch>(
-        settings, BeamSettings{g.num_beams, g.num_return_sequences, parse_early_stopping(g.early_stopping)});
-  }
+  // Translates `texts` in one batch; text i is forced to start with `prefix` when with_prefix[i].
+  std::vector<Translation> translate_units(std::span<const std::string> texts, const TranslateOptions& options,
+                                           const std::vector<bool>& with_prefix, const TokenCallback& on_token,
+                                           std::span<const size_t> callback_index) const;
 };
 
 SplitMode parse_split_mode(std::string_view text) {
@@ -208,140 +175,132 @@ Translator& Translator::operator=(Translator&&) noexcept = default;
 
 const ModelInfo& Translator::model_info() const { return impl_->info; }
 
-Translation Translator::translate(std::string_view text, const TranslateOptions& options) const {
+Translation Translator::translate(std::string_view text, const TranslateOptions& options,
+                                  const TokenCallback& on_token) const {
   const std::string copy(text);
-  return std::move(translate_batch(std::span<const std::string>(&copy, 1), options).front());
+  Translation translation = std::move(translate_batch(std::span<const std::string>(&copy, 1), options, on_token).front());
+  if (!translation.ok()) throw Error(translation.error);
+  return translation;
 }
 
 std::vector<Translation> Translator::translate_batch(std::span<const std::string> texts,
-                                                     const TranslateOptions& options) const {
-  if (texts.empty()) return {};
-  const Impl& m = *impl_;
-  const auto start = Clock::now();
-  const GenerationConfig generation = m.effective_generation(options);
-  const int64_t max_length = resolve_max_length(generation, m.config, options.max_new_tokens);
-  const std::unique_ptr<SearchStrategy> search = m.search_strategy(generation, max_length, options.seed);
+                                                     const TranslateOptions& options,
+                                                     const TokenCallback& on_token) const {
+  std::vector<size_t> index(texts.size());
+  for (size_t i = 0; i < index.size(); ++i) index[i] = i;
+  return impl_->translate_units(texts, options, std::vector<bool>(texts.size(), true), on_token, index);
+}
 
-  std::vector<std::vector<int64_t>> sources;
-  sources.reserve(texts.size());
-  for (const std::string& text : texts) sources.push_back(m.source_ids(text, options));
+std::vector<Translation> Translator::Impl::translate_units(std::span<const std::string> texts,
+                                                           const TranslateOptions& options,
+                                                           const std::vector<bool>& with_prefix,
+                                                           const TokenCallback& on_token,
+                                                           std::span<const size_t> callback_index) const {
+  std::vector<Translation> translations(texts.size());
+  if (texts.empty()) return translations;
+  const auto start = Clock::now();
+  const GenerationRequest generation_request = request(options);
+  const std::vector<int64_t> prefix = target_prefix(options);
+  if (!options.target_lang.empty()) language_token(options);  // wrong for every text: throws
+
+  // Each text's own problems (invalid UTF-8, too long, an unknown language) fail that text only.
+  std::vector<size_t> good;  // texts that go to the model
+  std::vector<std::vector<int64_t>> sources, prefixes;
+  for (size_t i = 0; i < texts.size(); ++i) {
+    try {
+      if (const std::optional<size_t> bad = find_invalid_utf8(texts[i]))
+        throw Error("invalid UTF-8 at byte " + std::to_string(*bad));
+      sources.push_back(source_ids(texts[i], options));
+      prefixes.push_back(with_prefix[i] ? prefix : std::vector<int64_t>{});
+      good.push_back(i);
+    } catch (const Error& e) {
+      translations[i].error = e.what();
+    }
+  }
+  if (good.empty()) return translations;
 
   const auto encoder_start = Clock::now();
-  EncoderOutput encoded = m.encoder.run(TokenBatch::right_padded(sources, m.generation.pad_token_id));
+  EncoderOutput encoded = encoder.run(TokenBatch::right_padded(sources, generation.pad_token_id));
   const double encoder_ms = ms_since(encoder_start);
 
   const auto decoder_start = Clock::now();
-  const int64_t sentences = encoded.rows;
-  if (search->rows_per_sentence() > 1) {
-    // Every beam of a sentence starts from the sentence's encoder output.
-    std::vector<int64_t> rows;
-    for (int64_t s = 0; s < sentences; ++s) rows.insert(rows.end(), search->rows_per_sentence(), s);
-    encoded = encoded.select_rows(rows);
-  }
-  std::unique_ptr<DecoderSession> session = start_decoding(m.decoder, std::move(encoded));
-  SearchHooks hooks;
-  if (options.on_token) {
-    hooks.on_token = [&](int64_t sentence, std::span<const int64_t> sequence) {
-      options.on_token(static_cast<size_t>(sentence), sequence.back(), m.tokenizer.decode(sequence));
+  GenerationStream stream;
+  if (on_token) {
+    stream = [&](const TokenEvent& event) {
+      return on_token(callback_index[good[event.sentence]], event.sequence.back(), tokenizer.decode(event.sequence));
     };
   }
-  SearchResult result = search->run(*session, sentences, make_processors(generation, max_length), hooks);
+  SearchResult result = generate(decoder, config, std::move(encoded), generation_request, prefixes, stream);
   const double decoder_ms = ms_since(decoder_start);
 
-  const bool n_best = generation.num_return_sequences > 1;
-  std::vector<Translation> translations(texts.size());
-  for (size_t i = 0; i < texts.size(); ++i) {
-    Translation& t = translations[i];
-    std::vector<Hypothesis>& hypotheses = result.hypotheses[i];
-    t.source_ids = std::move(sources[i]);
+  const bool n_best = generation_request.config.num_return_sequences > 1;
+  for (size_t g = 0; g < good.size(); ++g) {
+    Translation& t = translations[good[g]];
+    std::vector<Hypothesis>& hypotheses = result.hypotheses[g];
+    t.source_ids = std::move(sources[g]);
     if (n_best) {
-      for (const Hypothesis& h : hypotheses) t.n_best.push_back({m.tokenizer.decode(h.ids), h.ids, h.score});
+      for (const Hypothesis& h : hypotheses) t.n_best.push_back({tokenizer.decode(h.ids), h.ids, h.score});
     }
     t.output_ids = std::move(hypotheses.front().ids);
     t.score = hypotheses.front().score;
-    t.text = m.tokenizer.decode(t.output_ids);
+    t.text = tokenizer.decode(t.output_ids);
+    t.stopped = result.stopped[g];
   }
   const double total_ms = ms_since(start);
-  for (Translation& translation : translations) translation.timings = {encoder_ms, decoder_ms, total_ms};
+  for (size_t i : good) translations[i].timings = {encoder_ms, decoder_ms, total_ms};
   return translations;
 }
 
 TextTranslation Translator::translate_text(std::string_view text, const TranslateOptions& options, SplitMode split,
-                                           size_t max_batch) const {
+                                           size_t max_batch, const TokenCallback& on_token) const {
   const std::string copy(text);
-  return std::move(translate_texts(std::span<const std::string>(&copy, 1), options, split, max_batch).front());
+  TextTranslation translation =
+      std::move(translate_texts(std::span<const std::string>(&copy, 1), options, split, max_batch, on_token).front());
+  if (!translation.ok()) throw Error(translation.error);
+  return translation;
 }
 
 std::vector<TextTranslation> Translator::translate_texts(std::span<const std::string> texts,
                                                          const TranslateOptions& options, SplitMode split,
-                                                         size_t max_batch) const {
+                                                         size_t max_batch, const TokenCallback& on_token) const {
   const Impl& m = *impl_;
-  if (max_batch == 0) throw Error("translate_text: max_batch must be at least 1");
-  struct Unit {
-    size_t text, segment;
-  };
-  std::vector<std::vector<TextSegment>> segments(texts.size());
-  std::vector<TextTranslation> out(texts.size());
-  std::vector<Unit> units;  // every unit of every text, in order
-  std::vector<std::string> unit_sources;
-  for (size_t t = 0; t < texts.size(); ++t) {
-    const std::string& text = texts[t];
-    if (split == SplitMode::kNone || (split == SplitMode::kAuto && m.fits(text, options))) {
-      segments[t].push_back({"", text, ""});
-    } else {
-      segments[t] = split_sentences(text);
-    }
-    for (size_t i = 0; i < segments[t].size(); ++i) {
-      // Blank text is kept, not translated; except with kNone, which translates exactly what it is given.
-      if (split != SplitMode::kNone && is_blank(segments[t][i].content)) continue;
-      std::vector<std::string> pieces;
-      if (split == SplitMode::kNone) {
-        pieces.push_back(segments[t][i].content);
-      } else {
-        pieces = split_to_fit(segments[t][i].content, [&](std::string_view piece) { return m.fits(piece, options); });
-      }
-      for (std::string& piece : pieces) {
-        units.push_back({t, i});
-        out[t].pieces.push_back(piece);
-        unit_sources.push_back(std::move(piece));
-      }
-    }
-  }
-  // Batches of units of similar length: padding costs every row of a batch the longest row's
-  // encoder positions (and cross-attention over them at every decoder step). Results go back to
-  // text order. A streaming caller gets the units in text order, as it shows them.
-  std::vector<size_t> by_length(unit_sources.size());
-  std::iota(by_length.begin(), by_length.end(), size_t{0});
-  if (!options.on_token) {
-    std::stable_sort(by_length.begin(), by_length.end(),
-                     [&](size_t a, size_t b) { return unit_sources[a].size() < unit_sources[b].size(); });
-  }
-  std::vector<Translation> translated(unit_sources.size());
+  const DocumentUnits document =
+      split_documents(texts, split, [&](std::string_view piece) { return m.fits(piece, options); });
+  std::vector<Translation> translated(document.sources.size());
+  std::vector<std::string> errors = document.errors;  // per text: its split's or its first unit's error
   std::vector<std::string> batch_sources;
-  for (size_t start = 0; start < by_length.size(); start += max_batch) {
-    const size_t count = std::min(max_batch, by_length.size() - start);
+  std::vector<bool> with_prefix;
+  std::vector<size_t> text_of_row, unit_of_row;
+  for (const std::vector<size_t>& batch : batch_by_length(document.sources, max_batch, static_cast<bool>(on_token))) {
     batch_sources.clear();
-    for (size_t i = start; i < start + count; ++i) batch_sources.push_back(unit_sources[by_length[i]]);
-    std::vector<Translation> batch = translate_batch(batch_sources, options);
-    for (size_t i = 0; i < count; ++i) translated[by_length[start + i]] = std::move(batch[i]);
-  }
-  // Reassemble: pieces of one sentence are rejoined with a space where the source had
-  // whitespace at the cut; sentences get their original surroundings back.
-  std::vector<std::vector<std::string>> joined(texts.size());
-  for (size_t t = 0; t < texts.size(); ++t) joined[t].resize(segments[t].size());
-  for (size_t u = 0; u < units.size(); ++u) {
-    std::string& target = joined[units[u].text][units[u].segment];
-    const bool continues = u > 0 && units[u - 1].text == units[u].text && units[u - 1].segment == units[u].segment;
-    if (continues && !target.empty()) {
-      const std::string& before = unit_sources[u - 1];
-      const std::string& after = unit_sources[u];
-      if (std::isspace(static_cast<unsigned char>(before.back())) || std::isspace(static_cast<unsigned char>(after.front())))
-        target += ' ';
+    with_prefix.clear();
+    text_of_row.clear();
+    unit_of_row.clear();
+    for (size_t unit : batch) {
+      batch_sources.push_back(document.sources[unit]);
+      with_prefix.push_back(document.units[unit].first);
+      text_of_row.push_back(document.units[unit].text);
+      unit_of_row.push_back(unit);
     }
-    target += translated[u].text;
-    out[units[u].text].units.push_back(std::move(translated[u]));
+    std::vector<Translation> results = m.translate_units(batch_sources, options, with_prefix, on_token, unit_of_row);
+    for (size_t i = 0; i < batch.size(); ++i) {
+      if (!results[i].ok() && errors[text_of_row[i]].empty()) errors[text_of_row[i]] = results[i].error;
+      translated[batch[i]] = std::move(results[i]);
+    }
   }
-  for (size_t t = 0; t < texts.size(); ++t) out[t].text = join_segments(segments[t], joined[t]);
+  std::vector<std::string> unit_texts;
+  for (const Translation& t : translated) unit_texts.push_back(t.text);
+  std::vector<std::string> joined = join_documents(document, unit_texts);
+  std::vector<TextTranslation> out(texts.size());
+  for (size_t u = 0; u < document.units.size(); ++u) {
+    TextTranslation& text = out[document.units[u].text];
+    text.pieces.push_back(document.sources[u]);
+    text.units.push_back(std::move(translated[u]));
+  }
+  for (size_t t = 0; t < texts.size(); ++t) {
+    out[t].error = std::move(errors[t]);
+    out[t].text = out[t].ok() ? std::move(joined[t]) : std::string();
+  }
   return out;
 }
 

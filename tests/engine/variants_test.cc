@@ -65,7 +65,7 @@ Translator load(const std::string& variant, DecoderMode mode = DecoderMode::kAut
 // The logits of every step when `path` (start token first) is fed one token at a time.
 std::vector<std::vector<float>> forced_logits(const Engine& engine, const std::vector<int64_t>& source,
                                               const std::vector<int64_t>& path) {
-  std::unique_ptr<DecoderSession> decoder = start_decoding(engine.graphs, engine.encode(source));
+  std::unique_ptr<DecoderState> decoder = start_decoding(engine.graphs, engine.encode(source));
   std::vector<std::vector<float>> steps;
   for (size_t i = 0; i + 1 < path.size(); ++i) {
     const int64_t token[] = {path[i]};

@@ -110,17 +110,15 @@ TEST(SuppressTokens, AreNeverGenerated) {
   EXPECT_EQ(logits[0], 1.0f);
 }
 
-TEST(ForcedPrefix, ForcesEachPrefixTokenThenLetsGo) {
-  ForcedPrefixProcessor processor({3, 1});
-  for (const auto& [sequence, forced] : std::vector<std::pair<std::vector<int64_t>, int64_t>>{{{9}, 3}, {{9, 3}, 1}}) {
-    std::vector<float> logits = logits_of(5);
+TEST(MinNewTokens, CountsTheTokensAfterAForcedPrefix) {
+  // transformers' MinNewTokensLengthLogitsProcessor skips the decoder_input_ids (prompt) length.
+  MinNewTokensProcessor processor(2, {0}, /*prompt_length=*/3);
+  for (const auto& [sequence, banned] : std::vector<std::pair<std::vector<int64_t>, bool>>{
+           {{9, 5, 6}, true}, {{9, 5, 6, 7}, true}, {{9, 5, 6, 7, 8}, false}}) {
+    std::vector<float> logits = logits_of(4);
     processor.apply(sequence, logits);
-    for (int64_t id = 0; id < 5; ++id) EXPECT_EQ(logits[id], id == forced ? 0.0f : -kInf);
+    EXPECT_EQ(logits[0], banned ? -kInf : 1.0f) << sequence.size();
   }
-  std::vector<float> free = logits_of(5);
-  const std::vector<int64_t> done = {9, 3, 1};
-  processor.apply(done, free);
-  for (float v : free) EXPECT_EQ(v, 1.0f);
 }
 
 TEST(LogSoftmax, NormalisesAndKeepsBannedTokens) {

@@ -36,7 +36,7 @@ TranslateOptions options_from(const nlohmann::json& params) {
   options.max_new_tokens = params["max_new_tokens"].get<int64_t>();
   options.length_penalty = params["length_penalty"].get<double>();
   const nlohmann::json& early = params["early_stopping"];
-  options.early_stopping = early.is_boolean() ? (early.get<bool>() ? "true" : "false") : early.get<std::string>();
+  options.early_stopping = parse_early_stopping(early.is_boolean() ? (early.get<bool>() ? "true" : "false") : early.get<std::string>());
   options.min_new_tokens = params["min_new_tokens"].get<int64_t>();
   options.repetition_penalty = params["repetition_penalty"].get<double>();
   options.no_repeat_ngram_size = params["no_repeat_ngram_size"].get<int64_t>();

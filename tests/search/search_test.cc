@@ -124,15 +124,74 @@ TEST(Streaming, CallbackSeesEveryTokenAndEndsWithTheFinalText) {
     options.max_new_tokens = 20;
     std::vector<int64_t> tokens;
     std::string last_text;
-    options.on_token = [&](size_t index, int64_t token, std::string_view text) {
-      EXPECT_EQ(index, 0u);
-      tokens.push_back(token);
-      last_text = text;
-    };
-    const Translation t = translator.translate("Save changes to the document before closing?", options);
+    const Translation t = translator.translate("Save changes to the document before closing?", options,
+                                               [&](size_t index, int64_t token, std::string_view text) {
+                                                 EXPECT_EQ(index, 0u);
+                                                 tokens.push_back(token);
+                                                 last_text = text;
+                                                 return true;
+                                               });
     EXPECT_EQ(tokens, std::vector<int64_t>(t.output_ids.begin() + 1, t.output_ids.end())) << beams;
     EXPECT_EQ(last_text, t.text);
   }
+}
+
+TEST(Streaming, ReturningFalseStopsThatTextOnly) {
+  const Translator translator(tiny_model_dir());
+  TranslateOptions options;
+  options.num_beams = 1;
+  options.max_new_tokens = 20;
+  options.min_new_tokens = 20;  // no early eos: a text runs all 20 steps unless stopped
+  const std::vector<std::string> texts = {"Open the file.", "Close the window now."};
+  const std::vector<Translation> free = translator.translate_batch(texts, options);
+  std::vector<size_t> seen(2, 0);
+  const std::vector<Translation> stopped =
+      translator.translate_batch(texts, options, [&](size_t index, int64_t, std::string_view) {
+        ++seen[index];
+        return !(index == 0 && seen[0] == 3);  // the first text's client leaves after 3 tokens
+      });
+  EXPECT_EQ(seen[0], 3u);
+  EXPECT_TRUE(stopped[0].stopped);
+  EXPECT_EQ(stopped[0].output_ids, std::vector<int64_t>(free[0].output_ids.begin(), free[0].output_ids.begin() + 4));
+  EXPECT_FALSE(stopped[1].stopped);
+  EXPECT_EQ(stopped[1].output_ids, free[1].output_ids);
+  EXPECT_EQ(seen[1], free[1].output_ids.size() - 1);
+}
+
+TEST(Options, EarlyStoppingParsesTransformersValues) {
+  EXPECT_EQ(parse_early_stopping("never"), EarlyStopping::kNever);
+  EXPECT_EQ(parse_early_stopping("true"), EarlyStopping::kTrue);
+  EXPECT_EQ(parse_early_stopping("false"), EarlyStopping::kFalse);
+  EXPECT_THROW(parse_early_stopping("sometimes"), Error);
+}
+
+TEST(Options, AreComparableValues) {
+  TranslateOptions a, b;
+  EXPECT_EQ(a, b);
+  b.target_lang = "cmn_Hans";
+  EXPECT_NE(a, b);
+  a = b;
+  EXPECT_EQ(a, b);
+  a.target_prefix_ids = {5};
+  EXPECT_NE(a, b);
+}
+
+TEST(Batch, ATextsOwnErrorFailsThatTextOnly) {
+  const Translator translator(tiny_model_dir());
+  TranslateOptions options;
+  options.num_beams = 1;
+  options.max_new_tokens = 10;
+  const std::string too_long(static_cast<size_t>(translator.model_info().max_position_embeddings) * 8, 'a');
+  std::string bad_utf8 = "caf\xc3";
+  const std::vector<std::string> texts = {"Hello world.", too_long + " " + too_long, bad_utf8, "What time is it?"};
+  const std::vector<Translation> batch = translator.translate_batch(texts, options);
+  EXPECT_TRUE(batch[0].ok());
+  EXPECT_NE(batch[1].error.find("max_position_embeddings"), std::string::npos) << batch[1].error;
+  EXPECT_NE(batch[2].error.find("UTF-8"), std::string::npos) << batch[2].error;
+  EXPECT_TRUE(batch[3].ok());
+  EXPECT_EQ(batch[0].output_ids, translator.translate(texts[0], options).output_ids);
+  EXPECT_EQ(batch[3].output_ids, translator.translate(texts[3], options).output_ids);
+  EXPECT_THROW(translator.translate(texts[1], options), Error);
 }
 
 TEST(Options, HugeMaxNewTokensIsCappedByThePositionTable) {
@@ -169,9 +228,6 @@ TEST(Options, InvalidValuesAreClearErrors) {
   o = {};
   o.suppress_tokens = {1 << 30};
   expect_error(o, "suppress_tokens");
-  o = {};
-  o.early_stopping = "sometimes";
-  expect_error(o, "early_stopping");
   o = {};
   o.do_sample = true;
   o.num_beams = 4;

@@ -17,7 +17,10 @@ using namespace std::chrono_literals;
 TranslationJob job(std::string text, std::string key) {
   TranslationJob j;
   j.text = std::move(text);
-  j.batch_key = std::move(key);
+  // A new options object per job: jobs batch together when their options are equal in value.
+  auto options = std::make_shared<TranslateOptions>();
+  options->target_lang = std::move(key);
+  j.options = std::move(options);
   j.on_done = [](JobResult) {};
   return j;
 }
@@ -123,7 +126,7 @@ TEST(ServerQueue, ConcurrentProducersAndWorkersLoseNothing) {
         if (batch.empty()) return;
         if (batch.size() > 8) oversized_batch = true;
         for (const TranslationJob& j : batch)
-          if (j.batch_key != batch.front().batch_key) mixed_batch = true;
+          if (*j.options != *batch.front().options) mixed_batch = true;
         std::lock_guard<std::mutex> lock(mutex);
         for (const TranslationJob& j : batch) seen.insert(j.text);
       }

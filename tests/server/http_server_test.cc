@@ -86,12 +86,13 @@ class WorkerBlocker {
     auto done = std::make_shared<std::promise<void>>();
     done_ = done->get_future();
     const auto pushed = service.submit(
-        {"Hello world."}, options, "blocker", [done](std::vector<JobResult>) { done->set_value(); },
+        {"Hello world."}, options, [done](std::vector<JobResult>) { done->set_value(); },
         [entered, release, first](size_t, std::string_view) {
           if (first->exchange(false)) {
             entered->set_value();
             release.wait();
           }
+          return true;
         });
     EXPECT_EQ(pushed, BatchingQueue::Push::kAccepted);
     entered_future.wait();
@@ -303,7 +304,7 @@ TEST(ServerHttp, FullQueueIs429) {
   // The worker is busy; one queued sentence fills the queue.
   auto filler_done = std::make_shared<std::promise<void>>();
   auto filler_options = std::make_shared<TranslateOptions>(reference_options());
-  ASSERT_EQ(server.service().submit({"Hello"}, filler_options, "filler",
+  ASSERT_EQ(server.service().submit({"Hello"}, filler_options,
                                     [filler_done](std::vector<JobResult>) { filler_done->set_value(); }),
             BatchingQueue::Push::kAccepted);
   httplib::Client client = server.client();

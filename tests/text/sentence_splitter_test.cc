@@ -145,9 +145,12 @@ TEST(TranslateText, StreamingKeepsUnitsInTextOrder) {
   options.num_beams = 1;
   options.max_new_tokens = 6;
   std::map<size_t, std::string> last_partial;
-  options.on_token = [&](size_t index, int64_t, std::string_view partial) { last_partial[index] = partial; };
   const std::string text = "A rather long first sentence comes here, with words. Short. Mid-sized third one.";
-  const TextTranslation result = translator.translate_text(text, options, SplitMode::kSentences, 8);
+  const TextTranslation result =
+      translator.translate_text(text, options, SplitMode::kSentences, 8, [&](size_t index, int64_t, std::string_view partial) {
+        last_partial[index] = partial;
+        return true;
+      });
   ASSERT_EQ(result.units.size(), 3u);
   ASSERT_EQ(last_partial.size(), 3u);
   for (size_t i = 0; i < 3; ++i) EXPECT_EQ(last_partial[i], result.units[i].text) << "unit " << i;

@@ -288,7 +288,7 @@ int run_translate(const TranslateArgs& args) {
   options.max_new_tokens = args.max_new_tokens;
   options.target_lang = args.target_lang;
   options.length_penalty = args.length_penalty;
-  options.early_stopping = args.early_stopping;
+  if (args.early_stopping) options.early_stopping = parse_early_stopping(*args.early_stopping);
   options.num_return_sequences = args.n_best;
   options.min_new_tokens = args.min_new_tokens;
   options.repetition_penalty = args.repetition_penalty;
@@ -308,8 +308,12 @@ int run_translate(const TranslateArgs& args) {
 
   Output output(args.output_file);
   LineWriter writer(args, output.stream());
+  TokenCallback on_token;
   if (args.stream) {
-    options.on_token = [&](size_t, int64_t token, std::string_view text) { writer.partial(token, text); };
+    on_token = [&](size_t, int64_t token, std::string_view text) {
+      writer.partial(token, text);
+      return true;
+    };
   }
   const size_t batch_size = args.stream ? 1 : static_cast<size_t>(args.batch_size);
   // Lines read before translating: translate_texts sorts them by length into batches.
@@ -331,26 +335,13 @@ int run_translate(const TranslateArgs& args) {
     std::vector<std::string> texts;
     for (const PendingLine& line : pending)
       if (line.text) texts.push_back(*line.text);
-    std::vector<TextTranslation> results;
-    try {
-      results = translator.translate_texts(texts, options, split, batch_size);
-    } catch (const Error& e) {
-      // Name the line at fault: retry one by one (the batch failed as a whole).
-      for (const PendingLine& line : pending) {
-        if (!line.text) continue;
-        try {
-          translator.translate_text(*line.text, options, split, batch_size);
-        } catch (const Error& line_error) {
-          throw Error("line " + std::to_string(line.number) + ": " + line_error.what());
-        }
-      }
-      throw;
-    }
+    std::vector<TextTranslation> results = translator.translate_texts(texts, options, split, batch_size, on_token);
     size_t next = 0;
     for (const PendingLine& line : pending) {
       std::optional<TextTranslation> result;
       if (line.text) {
         result = std::move(results[next++]);
+        if (!result->ok()) throw Error("line " + std::to_string(line.number) + ": " + result->error);
         for (const Translation& unit : result->units) tokens_done += unit.output_ids.size() - 1;
       }
       writer.write(line.source, line.text, result, line.crlf);
