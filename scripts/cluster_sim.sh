@@ -1,0 +1,317 @@
+#!/usr/bin/env bash
+# Scale-out simulated on loopback: `opusrt serve` replicas behind HAProxy (Debian's), the way a
+# Kubernetes Service or ingress puts the pods of deploy/kubernetes/ behind a load balancer.
+# opusrt_load (bench/load) is the client; HAProxy health-checks GET /health and retries a request
+# on another replica when the connection fails, the answer is empty or the replica answers 503
+# (draining). Retrying is safe because a translation has no side effect.
+#
+# Scenarios (every replica: --workers 1 --threads 1):
+#   throughput  requests/s through the balancer with 1 and with 2 replicas, in interleaved rounds
+#               (1,2,2,1,1,2...); the per-round ratio 2/1 as median, min and max
+#   sigkill     replica 2 killed with SIGKILL under load, then started again as the kubelet would
+#   rolling     each replica in turn gets SIGTERM (it drains: /health and new requests answer
+#               503, requests in flight finish), exits, starts again; the next one goes once
+#               HAProxy sees it up
+# In the two fault scenarios "failed" counts every request the client did not get a translation
+# for, "lost" those without any HTTP answer, and a replica that logs requests still in flight at
+# the end of its drain counts them as lost too.
+#
+#   scripts/cluster_sim.sh --model build/models/opus-mt-en-zh --max-new-tokens 16 --out build/bench/cluster.json
+#   scripts/cluster_sim.sh --model build/fixtures/tiny --rounds 0 --check     # the ctest (tests/deploy)
+# JSON goes to stdout (and --out); with --check the exit status is 1 when a request failed or was lost.
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+
+MODEL=""
+OPUSRT="$ROOT/build/tools/opusrt/opusrt"
+LOAD="$ROOT/build/bench/load/opusrt_load"
+CLIENTS=8
+SECONDS_PER_ROUND=10
+ROUNDS=5
+MAX_BATCH=8
+MAX_NEW_TOKENS=""
+DRAIN_TIMEOUT=30
+SETTLE_SECONDS=2   # load before and after each fault, so that both sides of it are measured
+OUT=""
+CHECK=0
+SCENARIOS="throughput,sigkill,rolling"
+
+usage() { sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//'; exit "${1:-0}"; }
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --model) MODEL="$2"; shift 2 ;;
+    --opusrt) OPUSRT="$2"; shift 2 ;;
+    --load) LOAD="$2"; shift 2 ;;
+    --clients) CLIENTS="$2"; shift 2 ;;
+    --seconds) SECONDS_PER_ROUND="$2"; shift 2 ;;
+    --rounds) ROUNDS="$2"; shift 2 ;;
+    --max-batch) MAX_BATCH="$2"; shift 2 ;;
+    --max-new-tokens) MAX_NEW_TOKENS="$2"; shift 2 ;;
+    --drain-timeout) DRAIN_TIMEOUT="$2"; shift 2 ;;
+    --settle-seconds) SETTLE_SECONDS="$2"; shift 2 ;;
+    --scenarios) SCENARIOS="$2"; shift 2 ;;
+    --out) OUT="$2"; shift 2 ;;
+    --check) CHECK=1; shift ;;
+    -h|--help) usage 0 ;;
+    *) echo "cluster_sim: unknown argument $1" >&2; usage 2 >&2 ;;
+  esac
+done
+fail() { echo "cluster_sim: $*" >&2; exit 2; }
+[ -n "$MODEL" ] || fail "--model DIR is required"
+[ -f "$MODEL/config.json" ] || fail "$MODEL: no config.json (a model directory is needed)"
+[ -x "$OPUSRT" ] || fail "$OPUSRT: not built (cmake --build build --target opusrt_cli)"
+[ -x "$LOAD" ] || fail "$LOAD: not built (cmake --build build --target opusrt_load)"
+for tool in haproxy curl jq; do
+  command -v "$tool" >/dev/null || fail "$tool is not installed (scripts/bootstrap.sh installs it)"
+done
+[[ "$ROUNDS" =~ ^[0-9]+$ ]] || fail "--rounds must be a number"
+
+WORK="$(mktemp -d "${TMPDIR:-/tmp}/opusrt-cluster.XXXXXX")"
+declare -A PID=()       # replica number -> pid of its opusrt serve
+declare -A STARTS=()    # replica number -> how many times it was started
+HAPROXY_PID=""
+LOAD_PID=""
+cleanup() {
+  # Only the processes this script started, by pid.
+  [ -n "$LOAD_PID" ] && kill "$LOAD_PID" 2>/dev/null || true
+  for i in "${!PID[@]}"; do kill -TERM "${PID[$i]}" 2>/dev/null || true; done
+  [ -n "$HAPROXY_PID" ] && kill "$HAPROXY_PID" 2>/dev/null || true
+  wait 2>/dev/null || true
+  if [ "${KEEP_WORK:-0}" = 1 ]; then echo "cluster_sim: logs kept in $WORK" >&2; else rm -rf "$WORK"; fi
+}
+trap cleanup EXIT
+log() { echo "cluster_sim: $*" >&2; }
+now() { date +%s.%N; }
+elapsed() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.3f", b - a }'; }
+
+# A loopback port nobody listens on (connect refused); random so parallel runs rarely collide.
+declare -A TAKEN=()
+free_port() {
+  local port
+  for _ in $(seq 1 200); do
+    port=$((20000 + RANDOM % 40000))
+    [ -n "${TAKEN[$port]:-}" ] && continue
+    if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then TAKEN[$port]=1; echo "$port"; return; fi
+  done
+  fail "no free loopback port found"
+}
+REPLICA_PORT=([1]="$(free_port)" [2]="$(free_port)")
+LB_ONE="$(free_port)"; LB_TWO="$(free_port)"; LB_STATS="$(free_port)"
+
+SERVE_ARGS=(serve --model "$MODEL" --host 127.0.0.1 --workers 1 --threads 1 --max-batch "$MAX_BATCH"
+            --drain-timeout "$DRAIN_TIMEOUT")
+[ -n "$MAX_NEW_TOKENS" ] && SERVE_ARGS+=(--max-new-tokens "$MAX_NEW_TOKENS")
+
+# Starts replica $1 on its fixed port (HAProxy's configuration names it) and waits until it listens.
+start_replica() {
+  local i="$1" n logf
+  n=$(( ${STARTS[$i]:-0} + 1 )); STARTS[$i]=$n
+  logf="$WORK/replica$i.$n.log"
+  "$OPUSRT" "${SERVE_ARGS[@]}" --port "${REPLICA_PORT[$i]}" >"$logf" 2>&1 &
+  PID[$i]=$!
+  for _ in $(seq 1 600); do
+    grep -q "listening on" "$logf" && return 0
+    kill -0 "${PID[$i]}" 2>/dev/null || { cat "$logf" >&2; fail "replica $i exited while starting"; }
+    sleep 0.1
+  done
+  fail "replica $i did not listen within 60 s"
+}
+
+# Field $3 (by header name) of server $2 in backend $1 from HAProxy's CSV statistics.
+lb_stat() {
+  curl -fsS "http://127.0.0.1:$LB_STATS/stats;csv" 2>/dev/null | awk -F, -v px="$1" -v sv="$2" -v field="$3" '
+    NR == 1 { sub(/^# /, ""); for (i = 1; i <= NF; i++) col[$i] = i; next }
+    $1 == px && $2 == sv { print $col[field] }'
+}
+# Waits until HAProxy's health checks see server $2 of backend $1 as UP.
+wait_lb_up() {
+  for _ in $(seq 1 300); do
+    [ "$(lb_stat "$1" "$2" status)" = "UP" ] && return 0
+    sleep 0.1
+  done
+  fail "HAProxy did not see $2 of backend $1 up within 30 s"
+}
+
+# Backend "one" has replica 1 only, backend "two" both: the same balancer process and settings
+# for both throughput measurements.
+cat >"$WORK/haproxy.cfg" <<EOF
+global
+  maxconn 1024
+  log stdout format raw local0 info
+
+defaults
+  mode http
+  log global
+  option httplog
+  timeout connect 1s
+  timeout client 300s
+  timeout server 300s
+  timeout queue 60s
+  # Up to 3 retries, each on another replica when there is one (redispatch on every retry), for
+  # a refused or reset connection, an empty answer, or a 503 from a replica that is draining.
+  retries 3
+  option redispatch 1
+  # The whole request is read before a replica is picked: HAProxy can only replay what it holds.
+  option http-buffer-request
+  retry-on conn-failure empty-response 503
+  balance leastconn
+  option httpchk GET /health
+  http-check expect status 200
+  # /health every 500 ms; a replica is out after 2 failures (or at once when a connection to it
+  # fails under traffic) and back in after 2 successes.
+  default-server check inter 500ms fall 2 rise 2 observe layer4 error-limit 1 on-error mark-down
+
+frontend one
+  bind 127.0.0.1:$LB_ONE
+  default_backend one
+
+frontend two
+  bind 127.0.0.1:$LB_TWO
+  default_backend two
+
+backend one
+  server r1 127.0.0.1:${REPLICA_PORT[1]}
+
+backend two
+  server r1 127.0.0.1:${REPLICA_PORT[1]}
+  server r2 127.0.0.1:${REPLICA_PORT[2]}
+
+listen stats
+  bind 127.0.0.1:$LB_STATS
+  stats enable
+  stats uri /stats
+EOF
+haproxy -c -q -f "$WORK/haproxy.cfg" || fail "HAProxy rejects $WORK/haproxy.cfg"
+
+log "starting 2 replicas (ports ${REPLICA_PORT[1]}, ${REPLICA_PORT[2]}) and HAProxy (ports $LB_ONE: 1 replica, $LB_TWO: 2 replicas)"
+start_replica 1
+start_replica 2
+haproxy -db -f "$WORK/haproxy.cfg" >"$WORK/haproxy.log" 2>&1 &
+HAPROXY_PID=$!
+wait_lb_up one r1; wait_lb_up two r1; wait_lb_up two r2
+
+# One opusrt_load run against port $1 for at most $2 seconds, JSON to $3; extra arguments follow.
+run_load() {
+  local port="$1" seconds="$2" out="$3"; shift 3
+  "$LOAD" --url "127.0.0.1:$port" --clients "$CLIENTS" --seconds "$seconds" --rounds 1 "$@" >"$out" 2>>"$WORK/load.log"
+}
+
+REPORT="$(jq -n --arg model "$MODEL" --argjson clients "$CLIENTS" --argjson max_batch "$MAX_BATCH" \
+  --arg max_new_tokens "$MAX_NEW_TOKENS" --arg haproxy "$(haproxy -v | head -n 1)" --argjson cores "$(nproc)" \
+  --arg load "$(cut -d' ' -f1-3 /proc/loadavg)" \
+  '{model: $model, clients: $clients, replica: {workers: 1, threads: 1, max_batch: $max_batch,
+    max_new_tokens: ($max_new_tokens | if . == "" then null else tonumber end)},
+    balancer: $haproxy, cores: $cores, loadavg_at_start: $load}')"
+
+# ---- throughput: 1 vs 2 replicas ---------------------------------------------------------------
+if [[ ",$SCENARIOS," == *",throughput,"* ]] && [ "$ROUNDS" -gt 0 ]; then
+  rounds_json="[]"
+  for round in $(seq 1 "$ROUNDS"); do
+    order=(one two); [ $((round % 2)) -eq 0 ] && order=(two one)
+    declare -A rps=()
+    for backend in "${order[@]}"; do
+      port="$LB_ONE"; [ "$backend" = two ] && port="$LB_TWO"
+      log "throughput round $round/$ROUNDS: $backend replica(s), $SECONDS_PER_ROUND s"
+      run_load "$port" "$SECONDS_PER_ROUND" "$WORK/rps.json" --warmup-seconds 1
+      rps[$backend]="$(jq '.run.requests_per_second' "$WORK/rps.json")"
+      errors="$(jq '.run.errors' "$WORK/rps.json")"
+      [ "$errors" = 0 ] || log "warning: $errors failed request(s) in the $backend-replica run"
+    done
+    rounds_json="$(jq -c --argjson one "${rps[one]}" --argjson two "${rps[two]}" \
+      '. + [{one: $one, two: $two, ratio: ($two / $one)}]' <<<"$rounds_json")"
+  done
+  REPORT="$(jq --argjson rounds "$rounds_json" --argjson seconds "$SECONDS_PER_ROUND" '
+    def median: sort | if length % 2 == 1 then .[length / 2 | floor] else (.[length / 2 - 1] + .[length / 2]) / 2 end;
+    . + {throughput: {seconds_per_run: $seconds, rounds: $rounds,
+      requests_per_second_1_replica_median: ([$rounds[].one] | median),
+      requests_per_second_2_replicas_median: ([$rounds[].two] | median),
+      ratio_2_over_1: {median: ([$rounds[].ratio] | median), min: ([$rounds[].ratio] | min), max: ([$rounds[].ratio] | max)}}}' <<<"$REPORT")"
+fi
+
+# Retries and redispatches HAProxy made in backend "two" so far.
+lb_retries() { echo "$(lb_stat two BACKEND wretr) $(lb_stat two BACKEND wredis)"; }
+
+# Starts load on the two-replica port until $WORK/stop exists; sets LOAD_PID.
+start_fault_load() {
+  rm -f "$WORK/stop"
+  "$LOAD" --url "127.0.0.1:$LB_TWO" --clients "$CLIENTS" --seconds 600 --rounds 1 --warmup-seconds 0 \
+    --until-file "$WORK/stop" >"$WORK/$1.json" 2>>"$WORK/load.log" &
+  LOAD_PID=$!
+  sleep "$SETTLE_SECONDS"
+}
+stop_fault_load() {
+  sleep "$SETTLE_SECONDS"
+  touch "$WORK/stop"
+  wait "$LOAD_PID" || fail "opusrt_load failed (see $WORK/load.log)"
+  LOAD_PID=""
+}
+# Requests a replica's log says were still in flight when its drain timed out.
+drain_leftovers() {
+  cat "$WORK"/replica"$1".*.log | awk '/request\(s\) still in flight after the drain timeout/ { n += $3 } END { print n + 0 }'
+}
+
+# ---- SIGKILL mid-load --------------------------------------------------------------------------
+if [[ ",$SCENARIOS," == *",sigkill,"* ]]; then
+  log "sigkill: load on 2 replicas, SIGKILL to replica 2, restart it"
+  read -r retries0 redispatch0 <<<"$(lb_retries)"
+  start_fault_load sigkill
+  killed_at="$(now)"
+  kill -KILL "${PID[2]}"
+  wait "${PID[2]}" && kill_status=0 || kill_status=$?
+  sleep 1   # the replica stays down for a moment, as a pod does while the kubelet restarts it
+  start_replica 2
+  wait_lb_up two r2
+  back_after="$(elapsed "$killed_at")"
+  stop_fault_load
+  read -r retries1 redispatch1 <<<"$(lb_retries)"
+  REPORT="$(jq --slurpfile run "$WORK/sigkill.json" --argjson status "$kill_status" --argjson back "$back_after" \
+    --argjson retries $((retries1 - retries0)) --argjson redispatches $((redispatch1 - redispatch0)) '
+    . + {sigkill: {requests_ok: $run[0].run.requests, failed: $run[0].run.errors, lost: $run[0].run.no_response,
+      seconds: $run[0].run.seconds, requests_per_second: $run[0].run.requests_per_second,
+      killed_replica_exit_status: $status, replica_back_in_balancer_after_seconds: $back,
+      balancer_retries: $retries, balancer_redispatches: $redispatches}}' <<<"$REPORT")"
+fi
+
+# ---- rolling restart with SIGTERM drain --------------------------------------------------------
+if [[ ",$SCENARIOS," == *",rolling,"* ]]; then
+  log "rolling: load on 2 replicas, SIGTERM + restart of replica 1, then replica 2"
+  read -r retries0 redispatch0 <<<"$(lb_retries)"
+  start_fault_load rolling
+  steps="[]"
+  for i in 1 2; do
+    signalled_at="$(now)"
+    kill -TERM "${PID[$i]}"
+    wait "${PID[$i]}" && status=0 || status=$?
+    drained="$(elapsed "$signalled_at")"
+    start_replica "$i"
+    wait_lb_up two "r$i"
+    [ "$i" = 1 ] && wait_lb_up one r1
+    steps="$(jq -c --argjson i "$i" --argjson status "$status" --argjson drained "$drained" \
+      --argjson back "$(elapsed "$signalled_at")" \
+      '. + [{replica: $i, exit_status: $status, drain_seconds: $drained, back_in_balancer_after_seconds: $back}]' <<<"$steps")"
+  done
+  stop_fault_load
+  read -r retries1 redispatch1 <<<"$(lb_retries)"
+  leftovers=$(( $(drain_leftovers 1) + $(drain_leftovers 2) ))
+  REPORT="$(jq --slurpfile run "$WORK/rolling.json" --argjson steps "$steps" --argjson leftovers "$leftovers" \
+    --argjson retries $((retries1 - retries0)) --argjson redispatches $((redispatch1 - redispatch0)) '
+    . + {rolling: {requests_ok: $run[0].run.requests, failed: $run[0].run.errors,
+      lost: ($run[0].run.no_response + $leftovers), in_flight_after_drain_timeout: $leftovers,
+      seconds: $run[0].run.seconds, requests_per_second: $run[0].run.requests_per_second, replicas: $steps,
+      balancer_retries: $retries, balancer_redispatches: $redispatches}}' <<<"$REPORT")"
+fi
+
+[ -n "$OUT" ] && { mkdir -p "$(dirname "$OUT")"; echo "$REPORT" >"$OUT"; }
+echo "$REPORT"
+
+if [ "$CHECK" = 1 ]; then
+  bad="$(jq '[(.sigkill // {}), (.rolling // {}) | (.failed // 0) + (.lost // 0)] | add' <<<"$REPORT")"
+  clean_exits="$(jq '[(.rolling.replicas // [])[] | select(.exit_status != 0)] | length' <<<"$REPORT")"
+  ok_requests="$(jq '[(.sigkill.requests_ok // 1), (.rolling.requests_ok // 1)] | min' <<<"$REPORT")"
+  if [ "$bad" != 0 ] || [ "$clean_exits" != 0 ] || [ "$ok_requests" = 0 ]; then
+    log "FAILED: $bad request(s) failed or lost, $clean_exits replica(s) did not exit 0 after SIGTERM, min requests served $ok_requests"
+    sed -n '1,40p' "$WORK/load.log" >&2
+    exit 1
+  fi
+  log "ok: no request failed or lost"
+fi
