@@ -203,29 +203,52 @@ REPORT="$(jq -n --arg model "$MODEL" --argjson clients "$CLIENTS" --argjson max_
     max_new_tokens: ($max_new_tokens | if . == "" then null else tonumber end)},
     balancer: $haproxy, cores: $cores, loadavg_at_start: $load}')"
 
+# CPU seconds (user + system) the replicas running now have used: with the wall time of a run,
+# how many cores they really got. On a shared machine that, not the balancer, caps the scaling.
+CLK_TCK="$(getconf CLK_TCK)"
+replicas_cpu_seconds() {
+  local ticks=0 i
+  for i in "${!PID[@]}"; do
+    [ -r "/proc/${PID[$i]}/stat" ] || continue
+    # Fields after the ")" that ends the command name: utime is the 12th, stime the 13th.
+    ticks=$(( ticks + $(sed 's/^.*) //' "/proc/${PID[$i]}/stat" | awk '{ print $12 + $13 }') ))
+  done
+  awk -v t="$ticks" -v hz="$CLK_TCK" 'BEGIN { printf "%.3f", t / hz }'
+}
+
 # ---- throughput: 1 vs 2 replicas ---------------------------------------------------------------
 if [[ ",$SCENARIOS," == *",throughput,"* ]] && [ "$ROUNDS" -gt 0 ]; then
   rounds_json="[]"
   for round in $(seq 1 "$ROUNDS"); do
     order=(one two); [ $((round % 2)) -eq 0 ] && order=(two one)
-    declare -A rps=()
+    declare -A rps=() cores=()
     for backend in "${order[@]}"; do
       port="$LB_ONE"; [ "$backend" = two ] && port="$LB_TWO"
       log "throughput round $round/$ROUNDS: $backend replica(s), $SECONDS_PER_ROUND s"
+      # opusrt_load warms up for 1 s first; the CPU is counted over the measured part only
+      # (approximately: from after the warm-up to the end).
+      ( sleep 1; replicas_cpu_seconds >"$WORK/cpu0" ) &
       run_load "$port" "$SECONDS_PER_ROUND" "$WORK/rps.json" --warmup-seconds 1
+      wait $!
       rps[$backend]="$(jq '.run.requests_per_second' "$WORK/rps.json")"
+      cores[$backend]="$(awk -v a="$(cat "$WORK/cpu0")" -v b="$(replicas_cpu_seconds)" -v s="$(jq '.run.seconds' "$WORK/rps.json")" \
+        'BEGIN { printf "%.3f", (b - a) / s }')"
       errors="$(jq '.run.errors' "$WORK/rps.json")"
       [ "$errors" = 0 ] || log "warning: $errors failed request(s) in the $backend-replica run"
     done
     rounds_json="$(jq -c --argjson one "${rps[one]}" --argjson two "${rps[two]}" \
-      '. + [{one: $one, two: $two, ratio: ($two / $one)}]' <<<"$rounds_json")"
+      --argjson cores_one "${cores[one]}" --argjson cores_two "${cores[two]}" \
+      '. + [{one: $one, two: $two, ratio: ($two / $one), replica_cores_one: $cores_one, replica_cores_two: $cores_two}]' <<<"$rounds_json")"
   done
   REPORT="$(jq --argjson rounds "$rounds_json" --argjson seconds "$SECONDS_PER_ROUND" '
     def median: sort | if length % 2 == 1 then .[length / 2 | floor] else (.[length / 2 - 1] + .[length / 2]) / 2 end;
     . + {throughput: {seconds_per_run: $seconds, rounds: $rounds,
       requests_per_second_1_replica_median: ([$rounds[].one] | median),
       requests_per_second_2_replicas_median: ([$rounds[].two] | median),
-      ratio_2_over_1: {median: ([$rounds[].ratio] | median), min: ([$rounds[].ratio] | min), max: ([$rounds[].ratio] | max)}}}' <<<"$REPORT")"
+      ratio_2_over_1: {median: ([$rounds[].ratio] | median), min: ([$rounds[].ratio] | min), max: ([$rounds[].ratio] | max)},
+      replica_cores_used_median: {one: ([$rounds[].replica_cores_one] | median), two: ([$rounds[].replica_cores_two] | median)},
+      requests_per_cpu_second_median: {one: ([$rounds[] | .one / .replica_cores_one] | median),
+                                       two: ([$rounds[] | .two / .replica_cores_two] | median)}}}' <<<"$REPORT")"
 fi
 
 # Retries and redispatches HAProxy made in backend "two" so far.
