@@ -5,10 +5,11 @@
 # on another replica when the connection fails, the answer is empty or the replica answers 503
 # (draining). Retrying is safe because a translation has no side effect.
 #
-# Scenarios (every replica: --workers 1 --threads 1):
-#   throughput  requests/s through the balancer with 1 and with 2 replicas, in interleaved rounds
-#               (1,2,2,1,1,2...); the per-round ratio 2/1 as median, min and max
-#   sigkill     replica 2 killed with SIGKILL under load, then started again as the kubelet would
+# Scenarios, with --replicas N (default 2; every replica: --workers 1 --threads 1):
+#   throughput  requests/s through the balancer with 1 and with N replicas, in interleaved rounds
+#               (1,N,N,1,1,N...); the per-round ratio N/1 as median, min and max, and the CPU the
+#               replicas got (on a shared machine, what caps the scaling)
+#   sigkill     replica N killed with SIGKILL under load, then started again as the kubelet would
 #   rolling     each replica in turn gets SIGTERM (it drains: /health and new requests answer
 #               503, requests in flight finish), exits, starts again; the next one goes once
 #               HAProxy sees it up
@@ -25,6 +26,7 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 MODEL=""
 OPUSRT="$ROOT/build/tools/opusrt/opusrt"
 LOAD="$ROOT/build/bench/load/opusrt_load"
+REPLICAS=2
 CLIENTS=8
 SECONDS_PER_ROUND=10
 ROUNDS=5
@@ -36,12 +38,13 @@ OUT=""
 CHECK=0
 SCENARIOS="throughput,sigkill,rolling"
 
-usage() { sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//'; exit "${1:-0}"; }
+usage() { awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; exit "${1:-0}"; }
 while [ $# -gt 0 ]; do
   case "$1" in
     --model) MODEL="$2"; shift 2 ;;
     --opusrt) OPUSRT="$2"; shift 2 ;;
     --load) LOAD="$2"; shift 2 ;;
+    --replicas) REPLICAS="$2"; shift 2 ;;
     --clients) CLIENTS="$2"; shift 2 ;;
     --seconds) SECONDS_PER_ROUND="$2"; shift 2 ;;
     --rounds) ROUNDS="$2"; shift 2 ;;
@@ -65,6 +68,7 @@ for tool in haproxy curl jq; do
   command -v "$tool" >/dev/null || fail "$tool is not installed (scripts/bootstrap.sh installs it)"
 done
 [[ "$ROUNDS" =~ ^[0-9]+$ ]] || fail "--rounds must be a number"
+[[ "$REPLICAS" =~ ^[0-9]+$ ]] && [ "$REPLICAS" -ge 2 ] && [ "$REPLICAS" -le 8 ] || fail "--replicas must be 2..8"
 
 WORK="$(mktemp -d "${TMPDIR:-/tmp}/opusrt-cluster.XXXXXX")"
 declare -A PID=()       # replica number -> pid of its opusrt serve
@@ -95,8 +99,9 @@ free_port() {
   done
   fail "no free loopback port found"
 }
-REPLICA_PORT=([1]="$(free_port)" [2]="$(free_port)")
-LB_ONE="$(free_port)"; LB_TWO="$(free_port)"; LB_STATS="$(free_port)"
+declare -A REPLICA_PORT=()
+for i in $(seq 1 "$REPLICAS"); do REPLICA_PORT[$i]="$(free_port)"; done
+LB_ONE="$(free_port)"; LB_ALL="$(free_port)"; LB_STATS="$(free_port)"
 
 SERVE_ARGS=(serve --model "$MODEL" --host 127.0.0.1 --workers 1 --threads 1 --max-batch "$MAX_BATCH"
             --drain-timeout "$DRAIN_TIMEOUT")
@@ -110,7 +115,7 @@ start_replica() {
   "$OPUSRT" "${SERVE_ARGS[@]}" --port "${REPLICA_PORT[$i]}" >"$logf" 2>&1 &
   PID[$i]=$!
   for _ in $(seq 1 600); do
-    grep -q "listening on" "$logf" && return 0
+    grep -qs "listening on" "$logf" && return 0
     kill -0 "${PID[$i]}" 2>/dev/null || { cat "$logf" >&2; fail "replica $i exited while starting"; }
     sleep 0.1
   done
@@ -132,8 +137,8 @@ wait_lb_up() {
   fail "HAProxy did not see $2 of backend $1 up within 30 s"
 }
 
-# Backend "one" has replica 1 only, backend "two" both: the same balancer process and settings
-# for both throughput measurements.
+# Backend "one" has replica 1 only, backend "all" every replica: the same balancer process and
+# settings for both throughput measurements.
 cat >"$WORK/haproxy.cfg" <<EOF
 global
   maxconn 1024
@@ -165,16 +170,15 @@ frontend one
   bind 127.0.0.1:$LB_ONE
   default_backend one
 
-frontend two
-  bind 127.0.0.1:$LB_TWO
-  default_backend two
+frontend all
+  bind 127.0.0.1:$LB_ALL
+  default_backend all
 
 backend one
   server r1 127.0.0.1:${REPLICA_PORT[1]}
 
-backend two
-  server r1 127.0.0.1:${REPLICA_PORT[1]}
-  server r2 127.0.0.1:${REPLICA_PORT[2]}
+backend all
+$(for i in $(seq 1 "$REPLICAS"); do echo "  server r$i 127.0.0.1:${REPLICA_PORT[$i]}"; done)
 
 listen stats
   bind 127.0.0.1:$LB_STATS
@@ -183,12 +187,12 @@ listen stats
 EOF
 haproxy -c -q -f "$WORK/haproxy.cfg" || fail "HAProxy rejects $WORK/haproxy.cfg"
 
-log "starting 2 replicas (ports ${REPLICA_PORT[1]}, ${REPLICA_PORT[2]}) and HAProxy (ports $LB_ONE: 1 replica, $LB_TWO: 2 replicas)"
-start_replica 1
-start_replica 2
+log "starting $REPLICAS replicas (ports ${REPLICA_PORT[*]}) and HAProxy (ports $LB_ONE: 1 replica, $LB_ALL: $REPLICAS replicas)"
+for i in $(seq 1 "$REPLICAS"); do start_replica "$i"; done
 haproxy -db -f "$WORK/haproxy.cfg" >"$WORK/haproxy.log" 2>&1 &
 HAPROXY_PID=$!
-wait_lb_up one r1; wait_lb_up two r1; wait_lb_up two r2
+wait_lb_up one r1
+for i in $(seq 1 "$REPLICAS"); do wait_lb_up all "r$i"; done
 
 # One opusrt_load run against port $1 for at most $2 seconds, JSON to $3; extra arguments follow.
 run_load() {
@@ -198,8 +202,8 @@ run_load() {
 
 REPORT="$(jq -n --arg model "$MODEL" --argjson clients "$CLIENTS" --argjson max_batch "$MAX_BATCH" \
   --arg max_new_tokens "$MAX_NEW_TOKENS" --arg haproxy "$(haproxy -v | head -n 1)" --argjson cores "$(nproc)" \
-  --arg load "$(cut -d' ' -f1-3 /proc/loadavg)" \
-  '{model: $model, clients: $clients, replica: {workers: 1, threads: 1, max_batch: $max_batch,
+  --arg load "$(cut -d' ' -f1-3 /proc/loadavg)" --argjson replicas "$REPLICAS" \
+  '{model: $model, replicas: $replicas, clients: $clients, replica: {workers: 1, threads: 1, max_batch: $max_batch,
     max_new_tokens: ($max_new_tokens | if . == "" then null else tonumber end)},
     balancer: $haproxy, cores: $cores, loadavg_at_start: $load}')"
 
@@ -216,14 +220,14 @@ replicas_cpu_seconds() {
   awk -v t="$ticks" -v hz="$CLK_TCK" 'BEGIN { printf "%.3f", t / hz }'
 }
 
-# ---- throughput: 1 vs 2 replicas ---------------------------------------------------------------
+# ---- throughput: 1 vs N replicas ---------------------------------------------------------------
 if [[ ",$SCENARIOS," == *",throughput,"* ]] && [ "$ROUNDS" -gt 0 ]; then
   rounds_json="[]"
   for round in $(seq 1 "$ROUNDS"); do
-    order=(one two); [ $((round % 2)) -eq 0 ] && order=(two one)
+    order=(one all); [ $((round % 2)) -eq 0 ] && order=(all one)
     declare -A rps=() cores=()
     for backend in "${order[@]}"; do
-      port="$LB_ONE"; [ "$backend" = two ] && port="$LB_TWO"
+      port="$LB_ONE"; [ "$backend" = all ] && port="$LB_ALL"
       log "throughput round $round/$ROUNDS: $backend replica(s), $SECONDS_PER_ROUND s"
       # opusrt_load warms up for 1 s first; the CPU is counted over the measured part only
       # (approximately: from after the warm-up to the end).
@@ -236,28 +240,28 @@ if [[ ",$SCENARIOS," == *",throughput,"* ]] && [ "$ROUNDS" -gt 0 ]; then
       errors="$(jq '.run.errors' "$WORK/rps.json")"
       [ "$errors" = 0 ] || log "warning: $errors failed request(s) in the $backend-replica run"
     done
-    rounds_json="$(jq -c --argjson one "${rps[one]}" --argjson two "${rps[two]}" \
-      --argjson cores_one "${cores[one]}" --argjson cores_two "${cores[two]}" \
-      '. + [{one: $one, two: $two, ratio: ($two / $one), replica_cores_one: $cores_one, replica_cores_two: $cores_two}]' <<<"$rounds_json")"
+    rounds_json="$(jq -c --argjson one "${rps[one]}" --argjson all "${rps[all]}" \
+      --argjson cores_one "${cores[one]}" --argjson cores_all "${cores[all]}" \
+      '. + [{one: $one, all: $all, ratio: ($all / $one), replica_cores_one: $cores_one, replica_cores_all: $cores_all}]' <<<"$rounds_json")"
   done
   REPORT="$(jq --argjson rounds "$rounds_json" --argjson seconds "$SECONDS_PER_ROUND" '
     def median: sort | if length % 2 == 1 then .[length / 2 | floor] else (.[length / 2 - 1] + .[length / 2]) / 2 end;
     . + {throughput: {seconds_per_run: $seconds, rounds: $rounds,
       requests_per_second_1_replica_median: ([$rounds[].one] | median),
-      requests_per_second_2_replicas_median: ([$rounds[].two] | median),
-      ratio_2_over_1: {median: ([$rounds[].ratio] | median), min: ([$rounds[].ratio] | min), max: ([$rounds[].ratio] | max)},
-      replica_cores_used_median: {one: ([$rounds[].replica_cores_one] | median), two: ([$rounds[].replica_cores_two] | median)},
+      requests_per_second_all_replicas_median: ([$rounds[].all] | median),
+      ratio_all_over_1: {median: ([$rounds[].ratio] | median), min: ([$rounds[].ratio] | min), max: ([$rounds[].ratio] | max)},
+      replica_cores_used_median: {one: ([$rounds[].replica_cores_one] | median), all: ([$rounds[].replica_cores_all] | median)},
       requests_per_cpu_second_median: {one: ([$rounds[] | .one / .replica_cores_one] | median),
-                                       two: ([$rounds[] | .two / .replica_cores_two] | median)}}}' <<<"$REPORT")"
+                                       all: ([$rounds[] | .all / .replica_cores_all] | median)}}}' <<<"$REPORT")"
 fi
 
-# Retries and redispatches HAProxy made in backend "two" so far.
-lb_retries() { echo "$(lb_stat two BACKEND wretr) $(lb_stat two BACKEND wredis)"; }
+# Retries and redispatches HAProxy made in backend "all" so far.
+lb_retries() { echo "$(lb_stat all BACKEND wretr) $(lb_stat all BACKEND wredis)"; }
 
-# Starts load on the two-replica port until $WORK/stop exists; sets LOAD_PID.
+# Starts load on the all-replicas port until $WORK/stop exists; sets LOAD_PID.
 start_fault_load() {
   rm -f "$WORK/stop"
-  "$LOAD" --url "127.0.0.1:$LB_TWO" --clients "$CLIENTS" --seconds 600 --rounds 1 --warmup-seconds 0 \
+  "$LOAD" --url "127.0.0.1:$LB_ALL" --clients "$CLIENTS" --seconds 600 --rounds 1 --warmup-seconds 0 \
     --until-file "$WORK/stop" >"$WORK/$1.json" 2>>"$WORK/load.log" &
   LOAD_PID=$!
   sleep "$SETTLE_SECONDS"
@@ -275,39 +279,39 @@ drain_leftovers() {
 
 # ---- SIGKILL mid-load --------------------------------------------------------------------------
 if [[ ",$SCENARIOS," == *",sigkill,"* ]]; then
-  log "sigkill: load on 2 replicas, SIGKILL to replica 2, restart it"
+  log "sigkill: load on $REPLICAS replicas, SIGKILL to replica $REPLICAS, restart it"
   read -r retries0 redispatch0 <<<"$(lb_retries)"
   start_fault_load sigkill
   killed_at="$(now)"
-  kill -KILL "${PID[2]}"
-  wait "${PID[2]}" && kill_status=0 || kill_status=$?
+  kill -KILL "${PID[$REPLICAS]}"
+  wait "${PID[$REPLICAS]}" && kill_status=0 || kill_status=$?
   sleep 1   # the replica stays down for a moment, as a pod does while the kubelet restarts it
-  start_replica 2
-  wait_lb_up two r2
+  start_replica "$REPLICAS"
+  wait_lb_up all "r$REPLICAS"
   back_after="$(elapsed "$killed_at")"
   stop_fault_load
   read -r retries1 redispatch1 <<<"$(lb_retries)"
-  REPORT="$(jq --slurpfile run "$WORK/sigkill.json" --argjson status "$kill_status" --argjson back "$back_after" \
+  REPORT="$(jq --slurpfile run "$WORK/sigkill.json" --argjson status "$kill_status" --argjson killed "$REPLICAS" --argjson back "$back_after" \
     --argjson retries $((retries1 - retries0)) --argjson redispatches $((redispatch1 - redispatch0)) '
     . + {sigkill: {requests_ok: $run[0].run.requests, failed: $run[0].run.errors, lost: $run[0].run.no_response,
       seconds: $run[0].run.seconds, requests_per_second: $run[0].run.requests_per_second,
-      killed_replica_exit_status: $status, replica_back_in_balancer_after_seconds: $back,
+      killed_replica: $killed, killed_replica_exit_status: $status, replica_back_in_balancer_after_seconds: $back,
       balancer_retries: $retries, balancer_redispatches: $redispatches}}' <<<"$REPORT")"
 fi
 
 # ---- rolling restart with SIGTERM drain --------------------------------------------------------
 if [[ ",$SCENARIOS," == *",rolling,"* ]]; then
-  log "rolling: load on 2 replicas, SIGTERM + restart of replica 1, then replica 2"
+  log "rolling: load on $REPLICAS replicas, SIGTERM + restart of each in turn"
   read -r retries0 redispatch0 <<<"$(lb_retries)"
   start_fault_load rolling
   steps="[]"
-  for i in 1 2; do
+  for i in $(seq 1 "$REPLICAS"); do
     signalled_at="$(now)"
     kill -TERM "${PID[$i]}"
     wait "${PID[$i]}" && status=0 || status=$?
     drained="$(elapsed "$signalled_at")"
     start_replica "$i"
-    wait_lb_up two "r$i"
+    wait_lb_up all "r$i"
     [ "$i" = 1 ] && wait_lb_up one r1
     steps="$(jq -c --argjson i "$i" --argjson status "$status" --argjson drained "$drained" \
       --argjson back "$(elapsed "$signalled_at")" \
@@ -315,7 +319,8 @@ if [[ ",$SCENARIOS," == *",rolling,"* ]]; then
   done
   stop_fault_load
   read -r retries1 redispatch1 <<<"$(lb_retries)"
-  leftovers=$(( $(drain_leftovers 1) + $(drain_leftovers 2) ))
+  leftovers=0
+  for i in $(seq 1 "$REPLICAS"); do leftovers=$(( leftovers + $(drain_leftovers "$i") )); done
   REPORT="$(jq --slurpfile run "$WORK/rolling.json" --argjson steps "$steps" --argjson leftovers "$leftovers" \
     --argjson retries $((retries1 - retries0)) --argjson redispatches $((redispatch1 - redispatch0)) '
     . + {rolling: {requests_ok: $run[0].run.requests, failed: $run[0].run.errors,
