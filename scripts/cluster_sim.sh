@@ -88,20 +88,24 @@ log() { echo "cluster_sim: $*" >&2; }
 now() { date +%s.%N; }
 elapsed() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.3f", b - a }'; }
 
-# A loopback port nobody listens on (connect refused); random so parallel runs rarely collide.
+# A loopback port nobody listens on (connect refused), below Linux's ephemeral range (32768+)
+# so that no `--port 0` server elsewhere can be handed it; random so that parallel runs rarely
+# collide. Sets FREE_PORT (not echoed: a $(...) subshell would forget TAKEN).
 declare -A TAKEN=()
-free_port() {
+pick_port() {
   local port
-  for _ in $(seq 1 200); do
-    port=$((20000 + RANDOM % 40000))
+  for _ in $(seq 1 500); do
+    port=$((20000 + RANDOM % 12000))
     [ -n "${TAKEN[$port]:-}" ] && continue
-    if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then TAKEN[$port]=1; echo "$port"; return; fi
+    if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then TAKEN[$port]=1; FREE_PORT="$port"; return; fi
   done
   fail "no free loopback port found"
 }
 declare -A REPLICA_PORT=()
-for i in $(seq 1 "$REPLICAS"); do REPLICA_PORT[$i]="$(free_port)"; done
-LB_ONE="$(free_port)"; LB_ALL="$(free_port)"; LB_STATS="$(free_port)"
+for i in $(seq 1 "$REPLICAS"); do pick_port; REPLICA_PORT[$i]="$FREE_PORT"; done
+pick_port; LB_ONE="$FREE_PORT"
+pick_port; LB_ALL="$FREE_PORT"
+pick_port; LB_STATS="$FREE_PORT"
 
 SERVE_ARGS=(serve --model "$MODEL" --host 127.0.0.1 --workers 1 --threads 1 --max-batch "$MAX_BATCH"
             --drain-timeout "$DRAIN_TIMEOUT")
@@ -329,6 +333,7 @@ if [[ ",$SCENARIOS," == *",rolling,"* ]]; then
       balancer_retries: $retries, balancer_redispatches: $redispatches}}' <<<"$REPORT")"
 fi
 
+REPORT="$(jq --arg load "$(cut -d' ' -f1-3 /proc/loadavg)" '. + {loadavg_at_end: $load}' <<<"$REPORT")"
 [ -n "$OUT" ] && { mkdir -p "$(dirname "$OUT")"; echo "$REPORT" >"$OUT"; }
 echo "$REPORT"
 
