@@ -13,6 +13,10 @@
 #   rolling     each replica in turn gets SIGTERM (it drains: /health and new requests answer
 #               503, requests in flight finish), exits, starts again; the next one goes once
 #               HAProxy sees it up
+#   prestop     the same as Kubernetes does it (deploy/kubernetes): each replica is first taken
+#               out of the balancer (HAProxy's runtime API, as the endpoints controller removes a
+#               terminating pod during its preStop sleep), then gets SIGTERM; the balancer here
+#               retries refused connections only, as a Service's kube-proxy cannot retry at all
 # In the two fault scenarios "failed" counts every request the client did not get a translation
 # for, "lost" those without any HTTP answer, and a replica that logs requests still in flight at
 # the end of its drain counts them as lost too.
@@ -36,7 +40,8 @@ DRAIN_TIMEOUT=30
 SETTLE_SECONDS=2   # load before and after each fault, so that both sides of it are measured
 OUT=""
 CHECK=0
-SCENARIOS="throughput,sigkill,rolling"
+SCENARIOS="throughput,sigkill,rolling,prestop"
+PRESTOP_SECONDS=1   # the preStop sleep of the prestop scenario
 
 usage() { awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; exit "${1:-0}"; }
 while [ $# -gt 0 ]; do
@@ -106,6 +111,8 @@ for i in $(seq 1 "$REPLICAS"); do pick_port; REPLICA_PORT[$i]="$FREE_PORT"; done
 pick_port; LB_ONE="$FREE_PORT"
 pick_port; LB_ALL="$FREE_PORT"
 pick_port; LB_STATS="$FREE_PORT"
+pick_port; LB_STRICT="$FREE_PORT"
+pick_port; LB_ADMIN="$FREE_PORT"
 
 SERVE_ARGS=(serve --model "$MODEL" --host 127.0.0.1 --workers 1 --threads 1 --max-batch "$MAX_BATCH"
             --drain-timeout "$DRAIN_TIMEOUT")
@@ -147,6 +154,7 @@ cat >"$WORK/haproxy.cfg" <<EOF
 global
   maxconn 1024
   log stdout format raw local0 info
+  stats socket ipv4@127.0.0.1:$LB_ADMIN level admin
 
 defaults
   mode http
@@ -184,6 +192,16 @@ backend one
 backend all
 $(for i in $(seq 1 "$REPLICAS"); do echo "  server r$i 127.0.0.1:${REPLICA_PORT[$i]}"; done)
 
+# The prestop scenario's balancer: no replay of requests a replica received, only of refused
+# connections.
+frontend strict
+  bind 127.0.0.1:$LB_STRICT
+  default_backend strict
+
+backend strict
+  retry-on conn-failure
+$(for i in $(seq 1 "$REPLICAS"); do echo "  server r$i 127.0.0.1:${REPLICA_PORT[$i]}"; done)
+
 listen stats
   bind 127.0.0.1:$LB_STATS
   stats enable
@@ -196,7 +214,17 @@ for i in $(seq 1 "$REPLICAS"); do start_replica "$i"; done
 haproxy -db -f "$WORK/haproxy.cfg" >"$WORK/haproxy.log" 2>&1 &
 HAPROXY_PID=$!
 wait_lb_up one r1
-for i in $(seq 1 "$REPLICAS"); do wait_lb_up all "r$i"; done
+for i in $(seq 1 "$REPLICAS"); do wait_lb_up all "r$i"; wait_lb_up strict "r$i"; done
+
+# One command to HAProxy's runtime API (the admin socket on loopback).
+lb_admin() {
+  local fd reply
+  exec {fd}<>"/dev/tcp/127.0.0.1/$LB_ADMIN"
+  printf '%s\n' "$1" >&"$fd"
+  reply="$(cat <&"$fd")"
+  exec {fd}>&-
+  [ -z "$reply" ] || fail "HAProxy: $1: $reply"
+}
 
 # One opusrt_load run against port $1 for at most $2 seconds, JSON to $3; extra arguments follow.
 run_load() {
@@ -259,13 +287,13 @@ if [[ ",$SCENARIOS," == *",throughput,"* ]] && [ "$ROUNDS" -gt 0 ]; then
                                        all: ([$rounds[] | .all / .replica_cores_all] | median)}}}' <<<"$REPORT")"
 fi
 
-# Retries and redispatches HAProxy made in backend "all" so far.
-lb_retries() { echo "$(lb_stat all BACKEND wretr) $(lb_stat all BACKEND wredis)"; }
+# Retries and redispatches HAProxy made in backend $1 (default "all") so far.
+lb_retries() { echo "$(lb_stat "${1:-all}" BACKEND wretr) $(lb_stat "${1:-all}" BACKEND wredis)"; }
 
-# Starts load on the all-replicas port until $WORK/stop exists; sets LOAD_PID.
+# Starts load on the balancer port $2 (default: all replicas) until $WORK/stop exists; sets LOAD_PID.
 start_fault_load() {
   rm -f "$WORK/stop"
-  "$LOAD" --url "127.0.0.1:$LB_ALL" --clients "$CLIENTS" --seconds 600 --rounds 1 --warmup-seconds 0 \
+  "$LOAD" --url "127.0.0.1:${2:-$LB_ALL}" --clients "$CLIENTS" --seconds 600 --rounds 1 --warmup-seconds 0 \
     --until-file "$WORK/stop" >"$WORK/$1.json" 2>>"$WORK/load.log" &
   LOAD_PID=$!
   sleep "$SETTLE_SECONDS"
@@ -333,14 +361,46 @@ if [[ ",$SCENARIOS," == *",rolling,"* ]]; then
       balancer_retries: $retries, balancer_redispatches: $redispatches}}' <<<"$REPORT")"
 fi
 
+# ---- rolling restart as Kubernetes does it: out of the balancer first, then SIGTERM -------------
+if [[ ",$SCENARIOS," == *",prestop,"* ]]; then
+  log "prestop: load on $REPLICAS replicas (no replay of requests), each in turn out of the balancer, SIGTERM, restart"
+  read -r retries0 redispatch0 <<<"$(lb_retries strict)"
+  start_fault_load prestop "$LB_STRICT"
+  steps="[]"
+  for i in $(seq 1 "$REPLICAS"); do
+    signalled_at="$(now)"
+    lb_admin "set server strict/r$i state maint"   # the endpoint goes...
+    sleep "$PRESTOP_SECONDS"                        # ...while preStop sleeps
+    kill -TERM "${PID[$i]}"
+    wait "${PID[$i]}" && status=0 || status=$?
+    start_replica "$i"
+    lb_admin "set server strict/r$i state ready"
+    wait_lb_up strict "r$i"
+    for backend in all one; do [ "$backend" = one ] && [ "$i" != 1 ] || wait_lb_up "$backend" "r$i"; done
+    steps="$(jq -c --argjson i "$i" --argjson status "$status" --argjson back "$(elapsed "$signalled_at")" \
+      '. + [{replica: $i, exit_status: $status, back_in_balancer_after_seconds: $back}]' <<<"$steps")"
+  done
+  stop_fault_load
+  read -r retries1 redispatch1 <<<"$(lb_retries strict)"
+  leftovers=0
+  for i in $(seq 1 "$REPLICAS"); do leftovers=$(( leftovers + $(drain_leftovers "$i") )); done
+  REPORT="$(jq --slurpfile run "$WORK/prestop.json" --argjson steps "$steps" --argjson leftovers "$leftovers" \
+    --argjson prestop "$PRESTOP_SECONDS" --argjson retries $((retries1 - retries0)) --argjson redispatches $((redispatch1 - redispatch0)) '
+    . + {prestop: {prestop_seconds: $prestop, balancer_retries_on: "conn-failure",
+      requests_ok: $run[0].run.requests, failed: $run[0].run.errors,
+      lost: ($run[0].run.no_response + $leftovers), in_flight_after_drain_timeout: $leftovers,
+      seconds: $run[0].run.seconds, requests_per_second: $run[0].run.requests_per_second, replicas: $steps,
+      balancer_retries: $retries, balancer_redispatches: $redispatches}}' <<<"$REPORT")"
+fi
+
 REPORT="$(jq --arg load "$(cut -d' ' -f1-3 /proc/loadavg)" '. + {loadavg_at_end: $load}' <<<"$REPORT")"
 [ -n "$OUT" ] && { mkdir -p "$(dirname "$OUT")"; echo "$REPORT" >"$OUT"; }
 echo "$REPORT"
 
 if [ "$CHECK" = 1 ]; then
-  bad="$(jq '[(.sigkill // {}), (.rolling // {}) | (.failed // 0) + (.lost // 0)] | add' <<<"$REPORT")"
-  clean_exits="$(jq '[(.rolling.replicas // [])[] | select(.exit_status != 0)] | length' <<<"$REPORT")"
-  ok_requests="$(jq '[(.sigkill.requests_ok // 1), (.rolling.requests_ok // 1)] | min' <<<"$REPORT")"
+  bad="$(jq '[(.sigkill // {}), (.rolling // {}), (.prestop // {}) | (.failed // 0) + (.lost // 0)] | add' <<<"$REPORT")"
+  clean_exits="$(jq '[(.rolling.replicas // [])[], (.prestop.replicas // [])[] | select(.exit_status != 0)] | length' <<<"$REPORT")"
+  ok_requests="$(jq '[(.sigkill.requests_ok // 1), (.rolling.requests_ok // 1), (.prestop.requests_ok // 1)] | min' <<<"$REPORT")"
   if [ "$bad" != 0 ] || [ "$clean_exits" != 0 ] || [ "$ok_requests" = 0 ]; then
     log "FAILED: $bad request(s) failed or lost, $clean_exits replica(s) did not exit 0 after SIGTERM, min requests served $ok_requests"
     sed -n '1,40p' "$WORK/load.log" >&2
