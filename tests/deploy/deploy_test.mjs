@@ -195,6 +195,28 @@ async function checkManifests() {
   check(env.HF_HOME && mounts[env.HF_HOME], `HF_HOME ${env.HF_HOME} is not on a volume (the hub cache)`);
   if (container.securityContext?.readOnlyRootFilesystem) check(mounts["/tmp"], "a read-only root needs a /tmp volume");
 
+  // kustomize itself, where kubectl is installed (it is not a Debian package, so this part is
+  // skipped on a fresh machine): the rendered objects pass the schemas and carry the image.
+  let rendered = null;
+  try {
+    rendered = execFileSync("kubectl", ["kustomize", dir], { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
+  } catch (error) {
+    if (error.code !== "ENOENT") failures.push(`kubectl kustomize ${dir}: ${error.stderr || error.message}`);
+  }
+  if (rendered !== null) {
+    const objects = parseAllDocuments(rendered).map((d) => d.toJS()).filter(Boolean);
+    check(objects.length === kustomization.resources.length, `kubectl kustomize rendered ${objects.length} objects`);
+    for (const object of objects) {
+      for (const error of await schemaErrors(object)) failures.push(`kustomize output: ${object.kind}: ${error}`);
+    }
+    const image = kustomization.images?.[0];
+    const renderedImage = objects.find((o) => o.kind === "Deployment")?.spec.template.spec.containers[0].image;
+    check(renderedImage === `${image?.newName ?? image?.name}:${image?.newTag}`, `kustomize set the image to ${renderedImage}`);
+    console.log(`kubectl kustomize: ${objects.length} objects rendered and validated`);
+  } else {
+    console.log("kubectl not installed: the kustomize rendering was not checked");
+  }
+
   // The validator itself: a broken copy must be rejected, or the checks above prove nothing.
   const broken = structuredClone(deployment);
   broken.spec.template.spec.containers[0].ports[0].containerPort = "http";
