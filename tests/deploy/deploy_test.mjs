@@ -3,7 +3,8 @@
 //               against the Kubernetes schemas (npm kubernetes-models), then the manifests
 //               checked against each other and against the server: selectors, probe paths and
 //               ports, preStop + --drain-timeout within the grace period, resources, HPA target,
-//               PDB, `opusrt serve` flags that exist, the image's user
+//               PDB, `opusrt serve` flags that exist, the image's user; with kubectl installed,
+//               its kustomize rendering too
 //   dockerfile  the Dockerfile parsed (npm dockerfile-ast): Debian 12 stages, a non-root USER
 //               created in the runtime stage, HEALTHCHECK on /health, every COPY source and
 //               script it runs present in the repository, and the runtime packages covering
