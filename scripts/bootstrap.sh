@@ -19,6 +19,7 @@ APT_PACKAGES=(
   libcpp-httplib-dev prometheus-cpp-dev
   python3-numpy python3-onnx python3-sentencepiece
   nodejs npm
+  haproxy curl jq
 )
 
 need_apt=()
