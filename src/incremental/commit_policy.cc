@@ -13,6 +13,17 @@ bool is_word_character(unsigned char c) { return c < 0x80 && std::isalnum(c); }
 
 }  // namespace
 
+size_t count_words(std::string_view text) {
+  size_t words = 0;
+  bool in_word = false;
+  for (unsigned char c : text) {
+    const bool space = c == ' ' || c == '\t' || c == '\n' || c == '\r';
+    if (!space && !in_word) ++words;
+    in_word = !space;
+  }
+  return words;
+}
+
 CommitPolicy parse_commit_policy(std::string_view text) {
   auto number = [&](std::string_view digits) {
     int value = 0;

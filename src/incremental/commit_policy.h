@@ -7,11 +7,16 @@
 #include <functional>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "opusrt/incremental.h"
 
 namespace opusrt {
+
+// Words of a source text: runs of characters between spaces, tabs and line breaks (what
+// wait-k and the lagging metrics count).
+size_t count_words(std::string_view text);
 
 // Decodes target tokens (after the decoder start) to text.
 using TargetDecoder = std::function<std::string(std::span<const int64_t>)>;

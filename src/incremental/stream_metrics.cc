@@ -1,6 +1,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "incremental/commit_policy.h"
 #include "opusrt/incremental.h"
 
 namespace opusrt {
@@ -21,17 +22,6 @@ size_t common_prefix(const std::vector<std::string>& a, const std::vector<std::s
   size_t n = 0;
   while (n < a.size() && n < b.size() && a[n] == b[n]) ++n;
   return n;
-}
-
-size_t count_words(std::string_view text) {
-  size_t words = 0;
-  bool in_word = false;
-  for (unsigned char c : text) {
-    const bool space = c == ' ' || c == '\t' || c == '\n' || c == '\r';
-    if (!space && !in_word) ++words;
-    in_word = !space;
-  }
-  return words;
 }
 
 double percentile(std::vector<double> values, double q) {
