@@ -235,20 +235,17 @@ std::optional<int> external_data_files(const nlohmann::json& config, const std::
   const std::string field = config_name + ": transformers.js_config.use_external_data_format";
   nlohmann::json value = *format;
   if (value.is_object()) {
-    std::string stem = file.substr(0, file.size() - 5);  // without .onnx
+    std::string stem = file.ends_with(".onnx") ? file.substr(0, file.size() - 5) : file;
     for (const char* base : {"encoder_model", "decoder_model_merged", "decoder_with_past_model", "decoder_model"}) {
       if (stem.starts_with(base)) {
         stem = base;
         break;
       }
     }
-    if (value.contains(file)) {
-      value = value[file];
-    } else if (value.contains(stem)) {
-      value = value[stem];
-    } else {
-      return 0;
-    }
+    const auto entry = value.contains(file) ? value.find(file) : value.find(stem);
+    if (entry == value.end()) return 0;  // transformers.js: a graph the object does not name has none
+    nlohmann::json picked = *entry;
+    value = std::move(picked);
   }
   if (value.is_boolean()) return value.get<bool>() ? 1 : 0;
   if (value.is_number_integer() || value.is_number_unsigned()) {
@@ -601,8 +598,8 @@ class HubSession {
   // without the hub's X-Error-Code (a proxy or mirror: HubUnavailable, the cache may serve).
   [[noreturn]] void absent(const FileMeta& meta, const std::string& message) const {
     if (meta.absence_confirmed) throw Error(message);
-    throw HubUnavailable(message + " (HTTP 404 from " + meta.url +
-                             " without the hub's X-Error-Code: EntryNotFound; a proxy or mirror answering?)",
+    throw HubUnavailable(message + "; the 404 from " + meta.url +
+                             " came without the hub's X-Error-Code: EntryNotFound (a proxy or mirror answering?)",
                          false);
   }
 
@@ -631,6 +628,10 @@ class HubSession {
       throw HubUnavailable(std::string(http_error(r, url, repo_path).what()) + "; not waiting that long (more than " +
                                std::to_string(options_.max_retry_wait_s) + " s): try again later",
                            false);
+    }
+    if (options_.progress_bar && ::isatty(STDERR_FILENO) == 1 && hint->seconds >= 2) {
+      std::fprintf(stderr, "opusrt: %s: HTTP %ld (%s); waiting %.0f s before asking again\n", repo_path.c_str(), r.status,
+                   hint->why.c_str(), hint->seconds);
     }
     return hint->seconds;
   }

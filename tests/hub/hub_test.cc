@@ -10,6 +10,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdlib>
+#include <ctime>
 #include <functional>
 #include <fstream>
 #include <map>
@@ -971,6 +972,21 @@ TEST(HubProtocol, RateLimitWaitsAsLongAsTheHubSays) {
   ASSERT_EQ(asked.size(), 2u);
   EXPECT_GE(seconds_between(asked[0], asked[1]), 0.95);
   EXPECT_LT(seconds_between(asked[0], asked[1]), 2.5);
+
+  // Retry-After as an HTTP date, on a 503.
+  TempDir home4;
+  hub.clear_requests();
+  const std::time_t later = std::time(nullptr) + 2;
+  std::tm gmt{};
+  ::gmtime_r(&later, &gmt);
+  char date[64];
+  std::strftime(date, sizeof date, "%a, %d %b %Y %H:%M:%S GMT", &gmt);
+  hub.script({"/target.spm", "HEAD", 503, {{"Retry-After", date}}, 1});
+  resolve_model(kRepo, options_for(hub, home4.path()));
+  asked = requests_for(hub, "/target.spm", "HEAD");
+  ASSERT_EQ(asked.size(), 2u);
+  EXPECT_GE(seconds_between(asked[0], asked[1]), 0.9);  // the date has whole seconds
+  EXPECT_LT(seconds_between(asked[0], asked[1]), 4.0);
 
   // Asked to wait longer than max_retry_wait_s: no waiting, an error saying why and how long.
   TempDir home3;
