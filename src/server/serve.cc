@@ -6,9 +6,11 @@
 #include <atomic>
 #include <cstring>
 #include <ostream>
+#include <optional>
 #include <thread>
 
 #include "server/http_server.h"
+#include "server/stream_server.h"
 #include "server/language_map.h"
 #include "server/metrics.h"
 #include "server/translation_service.h"
@@ -74,6 +76,18 @@ int serve(const ServeConfig& config, std::ostream& log) {
   HttpServer http(service, languages, metrics, http_options);
   const int port = http.bind(config.host, config.port);
 
+  std::optional<StreamServer> streams;
+  std::thread stream_thread;
+  if (config.stream_port != 0) {
+    StreamServerOptions stream_options;
+    stream_options.incremental.translate.num_beams = 1;
+    stream_options.incremental.translate.max_new_tokens = config.max_new_tokens;
+    streams.emplace(translator, stream_options);
+    const int stream_port = streams->bind(config.host, config.stream_port);
+    stream_thread = std::thread([&] { streams->run(); });
+    log << "opusrt serve: live speech on ws://" << config.host << ":" << stream_port << "/v1/stream" << std::endl;
+  }
+
   std::atomic<bool> http_returned{false};
   std::thread http_thread([&] {
     http.run();
@@ -93,6 +107,10 @@ int serve(const ServeConfig& config, std::ostream& log) {
   http.begin_drain();
   const bool idle = http.wait_idle(config.drain_timeout);
   if (!idle) log << "opusrt serve: " << http.in_flight() << " request(s) still in flight after the drain timeout" << std::endl;
+  if (streams) {
+    streams->stop();  // open streams are closed (going away); their sessions are freed
+    stream_thread.join();
+  }
   http.stop();
   http_thread.join();
   service.shutdown();

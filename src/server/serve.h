@@ -30,6 +30,9 @@ struct ServeConfig {
   DecoderMode decoder = DecoderMode::kAuto;
   std::optional<int64_t> max_new_tokens;  // server-wide cap (default: the model's max_length)
   std::chrono::seconds drain_timeout{60};  // how long SIGTERM waits for requests in flight
+  // Live speech over WebSocket (ws://host:stream_port/v1/stream, src/server/stream_server.h);
+  // 0: off. Greedy LocalAgreement-2 sessions with the server's max_new_tokens.
+  int stream_port = 0;
 };
 
 // Blocks until SIGTERM / SIGINT (which it blocks in the calling thread and every thread it

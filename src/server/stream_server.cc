@@ -1,0 +1,274 @@
+#include "server/stream_server.h"
+
+#include <sys/socket.h>
+
+#include <atomic>
+#include <condition_variable>
+#include <deque>
+#include <list>
+#include <mutex>
+#include <thread>
+
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/websocket.hpp>
+#include <nlohmann/json.hpp>
+
+#include "opusrt/error.h"
+
+namespace opusrt::server {
+namespace {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+namespace websocket = beast::websocket;
+using tcp = asio::ip::tcp;
+using Clock = std::chrono::steady_clock;
+
+struct Message {
+  std::string segment;
+  std::string text;
+  bool final = false;
+};
+
+// One client message: {"segment"?, "text", "final"?}; throws opusrt::Error saying what is wrong.
+Message parse_message(const std::string& payload) {
+  nlohmann::json json;
+  try {
+    json = nlohmann::json::parse(payload);
+  } catch (const nlohmann::json::exception&) {
+    throw Error("not JSON: expected {\"text\": \"<partial>\", \"final\": false}");
+  }
+  if (!json.is_object() || !json.contains("text") || !json["text"].is_string())
+    throw Error("expected {\"text\": \"<partial>\", \"final\": false}");
+  Message m;
+  m.text = json["text"].get<std::string>();
+  if (json.contains("final")) {
+    if (!json["final"].is_boolean()) throw Error("\"final\" must be true or false");
+    m.final = json["final"].get<bool>();
+  }
+  if (json.contains("segment")) m.segment = json["segment"].is_string() ? json["segment"].get<std::string>() : json["segment"].dump();
+  return m;
+}
+
+std::string update_line(const IncrementalUpdate& u, const std::string& segment, int64_t skipped) {
+  nlohmann::json out = {{"segment", segment.empty() ? nlohmann::json(u.segment) : nlohmann::json(segment)},
+                        {"seq", u.seq},
+                        {"committed", u.committed},
+                        {"tentative", u.tentative},
+                        {"final", u.final},
+                        {"retracted", u.retracted},
+                        {"ms", u.timings.total_ms},
+                        {"skipped", skipped}};
+  if (u.retracted) out["retracted_chars"] = u.retracted_chars;
+  return out.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+std::string error_line(const std::string& message) {
+  return nlohmann::json({{"error", message}}).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+}  // namespace
+
+struct StreamServer::Impl {
+  const Translator& translator;
+  StreamServerOptions options;
+  asio::io_context io;
+  tcp::acceptor acceptor{io};
+  std::atomic<bool> stopping{false};
+  std::once_flag stop_once;
+  mutable std::mutex mutex;
+  std::list<std::thread> threads;
+  struct Connection {
+    tcp::socket* socket;
+    Clock::time_point last_activity;
+  };
+  std::list<Connection> connections;  // open ones: shut down on stop() or when idle too long
+  size_t open = 0;
+  std::thread watchdog;
+  std::condition_variable stop_requested;
+
+  // Asio's blocking reads ignore SO_RCVTIMEO (they poll again), so idle connections are shut
+  // down from here.
+  void watch_idle() {
+    std::unique_lock<std::mutex> lock(mutex);
+    while (!stopping) {
+      stop_requested.wait_for(lock, std::chrono::milliseconds(50));
+      const Clock::time_point now = Clock::now();
+      for (Connection& c : connections) {
+        if (now - c.last_activity > options.idle_timeout) {
+          boost::system::error_code ignored;
+          c.socket->shutdown(tcp::socket::shutdown_both, ignored);
+        }
+      }
+    }
+  }
+
+  void touch(tcp::socket& socket) {
+    std::lock_guard<std::mutex> lock(mutex);
+    for (Connection& c : connections)
+      if (c.socket == &socket) c.last_activity = Clock::now();
+  }
+
+  Impl(const Translator& t, StreamServerOptions o) : translator(t), options(std::move(o)) {}
+
+  void serve(tcp::socket socket) {
+    {
+      std::lock_guard<std::mutex> lock(mutex);
+      if (stopping) {
+        --open;
+        return;
+      }
+      connections.push_back({&socket, Clock::now()});
+    }
+    try {
+      handle(socket);
+    } catch (const std::exception&) {
+      // The client left or broke the protocol: nothing to answer; the session is freed below.
+    }
+    std::lock_guard<std::mutex> lock(mutex);
+    connections.remove_if([&](const Connection& c) { return c.socket == &socket; });
+    --open;
+  }
+
+  void handle(tcp::socket& socket) {
+    beast::flat_buffer buffer;
+    http::request<http::string_body> request;
+    http::read(socket, buffer, request);
+    auto refuse = [&](http::status status, const std::string& body) {
+      http::response<http::string_body> response{status, request.version()};
+      response.set(http::field::content_type, "application/json");
+      response.body() = error_line(body);
+      response.prepare_payload();
+      http::write(socket, response);
+    };
+    if (request.target() != "/v1/stream") return refuse(http::status::not_found, "not found: the stream is at /v1/stream");
+    if (!websocket::is_upgrade(request)) return refuse(http::status::bad_request, "/v1/stream is a WebSocket endpoint");
+    {
+      std::lock_guard<std::mutex> lock(mutex);
+      if (open > options.max_connections) return refuse(http::status::service_unavailable, "too many streams, retry later");
+    }
+
+    websocket::stream<tcp::socket&> ws(socket);
+    ws.read_message_max(options.max_message_bytes);
+    ws.accept(request);
+    IncrementalSession session(translator, options.incremental);
+    std::string segment;
+    int64_t skipped = 0;
+    Clock::time_point last_run{};
+    const auto min_gap = std::chrono::duration<double>(options.max_partials_per_second > 0 ? 1.0 / options.max_partials_per_second : 0.0);
+    std::deque<std::string> waiting;
+    while (!stopping) {
+      if (waiting.empty()) {
+        beast::flat_buffer message;
+        ws.read(message);  // throws on close, idle shutdown, a too large message
+        touch(socket);
+        waiting.push_back(beast::buffers_to_string(message.data()));
+      }
+      // Latest wins: messages already here are read now, so that a stale partial is skipped.
+      while (socket.available() > 0) {
+        beast::flat_buffer message;
+        ws.read(message);
+        waiting.push_back(beast::buffers_to_string(message.data()));
+      }
+      const std::string payload = std::move(waiting.front());
+      waiting.pop_front();
+      Message m;
+      try {
+        m = parse_message(payload);
+      } catch (const Error& e) {
+        ws.text(true);
+        ws.write(asio::buffer(error_line(e.what())));
+        continue;
+      }
+      const bool newer_waiting = !waiting.empty();
+      if (!m.final && (newer_waiting || (last_run != Clock::time_point{} && Clock::now() - last_run < min_gap))) {
+        ++skipped;  // a newer message supersedes it, or it comes too fast
+        continue;
+      }
+      if (segment.empty()) segment = m.segment;
+      std::string line;
+      try {
+        const IncrementalUpdate u = session.push(m.text, m.final);
+        last_run = Clock::now();
+        line = update_line(u, segment, skipped);
+      } catch (const Error& e) {
+        line = error_line(e.what());
+      }
+      if (m.final) segment.clear();
+      ws.text(true);
+      ws.write(asio::buffer(line));
+    }
+    ws.close(websocket::close_code::going_away);
+  }
+};
+
+StreamServer::StreamServer(const Translator& translator, StreamServerOptions options)
+    : impl_(std::make_unique<Impl>(translator, std::move(options))) {}
+
+StreamServer::~StreamServer() { stop(); }
+
+int StreamServer::bind(const std::string& host, int port) {
+  try {
+    const tcp::endpoint endpoint(asio::ip::make_address(host), static_cast<unsigned short>(port));
+    impl_->acceptor.open(endpoint.protocol());
+    impl_->acceptor.set_option(asio::socket_base::reuse_address(true));
+    impl_->acceptor.bind(endpoint);
+    impl_->acceptor.listen();
+    return impl_->acceptor.local_endpoint().port();
+  } catch (const std::exception& e) {
+    throw Error("stream server: cannot listen on " + host + ":" + std::to_string(port) + " (" + e.what() + ")");
+  }
+}
+
+void StreamServer::run() {
+  Impl& m = *impl_;
+  {
+    std::lock_guard<std::mutex> lock(m.mutex);
+    if (!m.watchdog.joinable() && !m.stopping) m.watchdog = std::thread([&m] { m.watch_idle(); });
+  }
+  while (!m.stopping) {
+    tcp::socket socket(m.io);
+    boost::system::error_code error;
+    m.acceptor.accept(socket, error);
+    if (error) {
+      if (m.stopping) break;
+      continue;
+    }
+    std::lock_guard<std::mutex> lock(m.mutex);
+    ++m.open;
+    m.threads.emplace_back([&m, s = std::move(socket)]() mutable { m.serve(std::move(s)); });
+  }
+}
+
+void StreamServer::stop() {
+  Impl& m = *impl_;
+  std::call_once(m.stop_once, [&] {
+    m.stopping = true;
+    boost::system::error_code ignored;
+    // Wakes the accept() in run(): shutdown of the listening socket makes it fail.
+    ::shutdown(m.acceptor.native_handle(), SHUT_RDWR);
+    m.acceptor.close(ignored);
+    {
+      std::lock_guard<std::mutex> lock(m.mutex);
+      for (Impl::Connection& c : m.connections) c.socket->shutdown(tcp::socket::shutdown_both, ignored);
+    }
+    m.stop_requested.notify_all();
+    if (m.watchdog.joinable()) m.watchdog.join();
+    std::list<std::thread> threads;
+    {
+      std::lock_guard<std::mutex> lock(m.mutex);
+      threads.swap(m.threads);
+    }
+    for (std::thread& thread : threads) thread.join();
+  });
+}
+
+size_t StreamServer::open_connections() const {
+  std::lock_guard<std::mutex> lock(impl_->mutex);
+  return impl_->open;
+}
+
+}  // namespace opusrt::server

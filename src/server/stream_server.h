@@ -1,0 +1,58 @@
+#pragma once
+
+// Live speech over WebSocket (`opusrt serve --stream-port N`, path /v1/stream): one
+// IncrementalSession per connection. The client sends text messages in the JSON-line format of
+// `opusrt stream` ({"segment", "text", "final"}); the server answers each translated partial
+// with an update line ({"segment", "seq", "committed", "tentative", "final", "retracted", "ms",
+// "skipped"}) and each bad message with {"error": "..."}.
+//
+//   StreamServer server(translator, options);
+//   int port = server.bind("127.0.0.1", 0);
+//   std::thread([&] { server.run(); });
+//   ...
+//   server.stop();  // closes every connection; their sessions are freed
+//
+// Limits per connection: message size (larger: closed with code 1009), idle timeout (closed with
+// 1001), and partials per second: a non-final partial that arrives sooner than 1/rate after the
+// last translated one, or while newer messages are already waiting, is skipped (latest wins;
+// counted in "skipped"); a final is never skipped. Boost.Beast (Debian's libboost-dev) speaks
+// the protocol, because cpp-httplib 0.11 has no WebSocket.
+#include <chrono>
+#include <cstddef>
+#include <memory>
+#include <string>
+
+#include "opusrt/incremental.h"
+
+namespace opusrt::server {
+
+struct StreamServerOptions {
+  IncrementalOptions incremental;                   // policy, beams, target language default
+  size_t max_message_bytes = 64 * 1024;
+  double max_partials_per_second = 20;
+  std::chrono::milliseconds idle_timeout{60000};
+  size_t max_connections = 64;                      // more: the handshake is refused (503)
+};
+
+class StreamServer {
+ public:
+  // `translator` must outlive the server.
+  StreamServer(const Translator& translator, StreamServerOptions options);
+  ~StreamServer();  // stop()
+  StreamServer(const StreamServer&) = delete;
+  StreamServer& operator=(const StreamServer&) = delete;
+
+  // Listens; returns the port (a free one for 0). Throws opusrt::Error naming the address.
+  int bind(const std::string& host, int port);
+  // Accepts connections until stop(); each runs on a thread of its own.
+  void run();
+  // Stops accepting, closes every connection, joins their threads. Idempotent.
+  void stop();
+  size_t open_connections() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace opusrt::server
