@@ -48,3 +48,9 @@ fi
 echo "bench: opusrt, $THREADS threads"
 ./build/tools/opusrt/opusrt bench --model "$MODEL" --threads "$THREADS" --runs "$RUNS" \
   --compare-variants fp32,quantized,fp16 --json "$OUT/opusrt.json" "${PEER[@]}"
+
+echo "bench: live speech, word-by-word replay of 6 sentences (greedy, LocalAgreement-2)"
+grep -v '^$' scripts/fixtures/test_sentences.txt | awk 'NF>=5' | head -6 > "$OUT/stream_replay.txt"
+./build/tools/opusrt/opusrt stream --model "$MODEL" --threads "$THREADS" --replay-words "$OUT/stream_replay.txt" \
+  --max-new-tokens 32 --metrics "$OUT/stream_greedy.json" > "$OUT/stream_greedy.jsonl"
+cat "$OUT/stream_greedy.json"
