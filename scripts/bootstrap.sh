@@ -16,7 +16,7 @@ APT_PACKAGES=(
   libsentencepiece-dev nlohmann-json3-dev libcli11-dev libspdlog-dev libfmt-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   libcurl4-openssl-dev libssl-dev
-  libcpp-httplib-dev prometheus-cpp-dev
+  libcpp-httplib-dev prometheus-cpp-dev libboost-dev
   python3-numpy python3-onnx python3-sentencepiece
   nodejs npm
   haproxy curl jq
