@@ -19,6 +19,8 @@ APT_PACKAGES=(
   libcpp-httplib-dev prometheus-cpp-dev
   python3-numpy python3-onnx python3-sentencepiece
   nodejs npm
+  # The page's browser test (tests/web/page.test.mjs) drives Debian's chromium; HTML is parsed by gumbo.
+  chromium libgumbo-dev
 )
 
 need_apt=()

@@ -18,6 +18,7 @@
 #include "server/metrics.h"
 #include "server/translate_request.h"
 #include "server/translation_service.h"
+#include "server/web_assets.h"
 
 namespace opusrt::server {
 namespace {
@@ -62,11 +63,17 @@ json alternatives_of(const JobResult& result) {
   return alternatives;
 }
 
+bool is_auto(std::string_view source) {
+  return source.size() == 4 && (source[0] | 0x20) == 'a' && (source[1] | 0x20) == 'u' && (source[2] | 0x20) == 't' &&
+         (source[3] | 0x20) == 'o';
+}
+
+// detectedLanguage answers a request for detection: only when `source` is "auto" (LibreTranslate
+// sends none for a named source; opusrt sends none for an absent one either).
 json translate_response(const TranslateRequest& request, const std::vector<JobResult>& results,
-                        const std::string& detected_language) {
+                        const json& detected) {
   json out = json::object();
-  const bool detect = request.source == "auto";
-  const json detected = {{"confidence", 100}, {"language", detected_language}};
+  const bool detect = is_auto(request.source);
   if (!request.q_is_array) {
     out["translatedText"] = results.at(0).translation->text;
     if (request.alternatives > 0) out["alternatives"] = alternatives_of(results[0]);
@@ -114,6 +121,42 @@ class EventStream {
 
 std::string sse_event(const char* name, const json& data) {
   return std::string("event: ") + name + "\ndata: " + dump(data) + "\n\n";
+}
+
+// The request's fields through httplib's content reader, not its own body parsing: Debian's
+// libcpp-httplib is compiled with CPPHTTPLIB_FORM_URL_ENCODED_PAYLOAD_MAX_LENGTH = 8192 and
+// answers 413 to any larger form body, where LibreTranslate takes whatever its character limit
+// admits. The body size is still capped by set_payload_max_length.
+ParseResult read_translate_request(const httplib::Request& req, httplib::Response& res,
+                                   const httplib::ContentReader& content_reader) {
+  bool read = false;
+  ParseResult parsed;
+  if (req.is_multipart_form_data()) {
+    std::vector<std::pair<std::string, std::string>> fields;
+    read = content_reader(
+        [&](const httplib::MultipartFormData& part) {
+          fields.emplace_back(part.name, std::string());
+          return true;
+        },
+        [&](const char* data, size_t length) {
+          if (!fields.empty()) fields.back().second.append(data, length);
+          return true;
+        });
+    if (read) parsed = parse_translate_fields(fields);
+  } else {
+    std::string body;
+    read = content_reader([&](const char* data, size_t length) {
+      body.append(data, length);
+      return true;
+    });
+    if (read) parsed = parse_translate_request(body, req.get_header_value("Content-Type"));
+  }
+  if (read) return parsed;
+  // Part of the body may be unread: the connection cannot carry another request.
+  res.set_header("Connection", "close");
+  if (res.status == 413) return RequestError{413, "Payload Too Large"};
+  return RequestError{400, req.is_multipart_form_data() ? "Invalid request: malformed multipart/form-data body"
+                                                        : "Invalid request: the body could not be read"};
 }
 
 }  // namespace
@@ -165,7 +208,11 @@ struct HttpServer::Impl {
   }
 
   void routes();
-  void handle_translate(const httplib::Request& req, httplib::Response& res, bool stream);
+  void handle_translate(const httplib::Request& req, httplib::Response& res, const httplib::ContentReader& reader,
+                        bool stream);
+  void handle_detect(const httplib::Request& req, httplib::Response& res, const httplib::ContentReader& reader);
+  json frontend_settings() const;
+  json detected_language() const { return languages.detect_json().at(0); }
   std::optional<RequestError> authorize(const TranslateRequest& request, const httplib::Request& req) const;
 };
 
@@ -213,12 +260,40 @@ void HttpServer::Impl::routes() {
     send_error(res, 500, "internal error: " + what);
   });
 
-  http.Post("/translate", [this](const httplib::Request& req, httplib::Response& res) { handle_translate(req, res, false); });
+  // Browsers may call the API from any page, as LibreTranslate allows.
+  http.set_default_headers({{"Access-Control-Allow-Origin", "*"},
+                            {"Access-Control-Allow-Headers", "Authorization, Content-Type"},
+                            {"Access-Control-Allow-Methods", "GET, POST"},
+                            {"Access-Control-Max-Age", "1728000"}});
+  http.Options(R"(/.*)", [](const httplib::Request&, httplib::Response& res) { res.status = 204; });
+
+  using ContentReader = httplib::ContentReader;
+  http.Post("/translate", [this](const httplib::Request& req, httplib::Response& res, const ContentReader& reader) {
+    handle_translate(req, res, reader, false);
+  });
   http.Post("/translate/stream",
-            [this](const httplib::Request& req, httplib::Response& res) { handle_translate(req, res, true); });
+            [this](const httplib::Request& req, httplib::Response& res, const ContentReader& reader) {
+              handle_translate(req, res, reader, true);
+            });
+  http.Post("/detect", [this](const httplib::Request& req, httplib::Response& res, const ContentReader& reader) {
+    handle_detect(req, res, reader);
+  });
   http.Get("/languages", [this](const httplib::Request&, httplib::Response& res) {
     send_json(res, 200, languages.languages_json());
   });
+  http.Get("/frontend/settings", [this](const httplib::Request&, httplib::Response& res) {
+    send_json(res, 200, frontend_settings());
+  });
+  if (options.web) {
+    for (const WebAsset& asset : web_assets()) {
+      const std::string path = asset.path == "/index.html" ? "/" : std::string(asset.path);
+      http.Get(path, [asset](const httplib::Request&, httplib::Response& res) {
+        res.status = 200;
+        res.set_header("Cache-Control", "no-cache");
+        res.set_content(asset.content.data(), asset.content.size(), std::string(asset.content_type).c_str());
+      });
+    }
+  }
   http.Get("/health", [this](const httplib::Request&, httplib::Response& res) {
     bool is_draining;
     {
@@ -245,18 +320,45 @@ std::optional<RequestError> HttpServer::Impl::authorize(const TranslateRequest& 
   return std::nullopt;
 }
 
-void HttpServer::Impl::handle_translate(const httplib::Request& req, httplib::Response& res, bool stream) {
+json HttpServer::Impl::frontend_settings() const {
+  // LibreTranslate's GET /frontend/settings, field for field. No file translation, no
+  // suggestions; an API key is needed by every client (the page too) when keys are configured.
+  const std::vector<std::string>& targets = languages.target_codes();
+  const std::string target = targets.empty() ? languages.source_code() : targets.front();
+  return {{"charLimit", options.max_chars},
+          {"frontendTimeout", 500},
+          {"apiKeys", !options.api_keys.empty()},
+          {"keyRequired", !options.api_keys.empty()},
+          {"suggestions", false},
+          {"filesTranslation", false},
+          {"supportedFilesFormat", json::array()},
+          {"language",
+           {{"source", {{"code", languages.source_code()}, {"name", language_name(languages.source_code())}}},
+            {"target", {{"code", target}, {"name", language_name(target)}}}}}};
+}
+
+void HttpServer::Impl::handle_detect(const httplib::Request& req, httplib::Response& res,
+                                     const httplib::ContentReader& reader) {
+  ParseResult parsed = read_translate_request(req, res, reader);
+  if (const RequestError* error = std::get_if<RequestError>(&parsed)) return send_error(res, error->status, error->message);
+  const TranslateRequest& request = std::get<TranslateRequest>(parsed);
+  if (auto error = authorize(request, req)) return send_error(res, error->status, error->message);
+  size_t characters = 0;
+  for (const std::string& text : request.q) characters += count_characters(text);
+  if (characters > options.max_chars)
+    return send_error(res, 413,
+                      "Invalid request: request (" + std::to_string(characters) + ") exceeds text limit (" +
+                          std::to_string(options.max_chars) + ")");
+  send_json(res, 200, languages.detect_json());
+}
+
+void HttpServer::Impl::handle_translate(const httplib::Request& req, httplib::Response& res,
+                                        const httplib::ContentReader& reader, bool stream) {
+  // The body is read first, whatever the answer: unread, it would be taken for the next request
+  // on the connection.
+  ParseResult parsed = read_translate_request(req, res, reader);
   std::shared_ptr<InFlight> guard = enter();
   if (!guard) return send_error(res, 503, "the server is shutting down");
-
-  ParseResult parsed;
-  if (req.is_multipart_form_data()) {
-    std::vector<std::pair<std::string, std::string>> fields;
-    for (const auto& [name, part] : req.files) fields.emplace_back(name, part.content);
-    parsed = parse_translate_fields(fields);
-  } else {
-    parsed = parse_translate_request(req.body, req.get_header_value("Content-Type"));
-  }
   if (const RequestError* error = std::get_if<RequestError>(&parsed)) return send_error(res, error->status, error->message);
   TranslateRequest& request = std::get<TranslateRequest>(parsed);
 
@@ -274,6 +376,7 @@ void HttpServer::Impl::handle_translate(const httplib::Request& req, httplib::Re
   if (stream && (request.q_is_array || request.q.size() != 1))
     return send_error(res, 400, "Invalid request: /translate/stream takes a single string q");
 
+  if (auto error = languages.check_source(request.source)) return send_error(res, error->status, error->message);
   auto target = languages.resolve_target(request.target);
   if (const RequestError* error = std::get_if<RequestError>(&target)) return send_error(res, error->status, error->message);
   const std::string& target_lang = std::get<std::string>(target);
@@ -307,11 +410,11 @@ void HttpServer::Impl::handle_translate(const httplib::Request& req, httplib::Re
         return send_error(res, results[i].status, where + results[i].error);
       }
     }
-    return send_json(res, 200, translate_response(request, results, languages.source_code()));
+    return send_json(res, 200, translate_response(request, results, detected_language()));
   }
 
   auto events = std::make_shared<EventStream>();
-  const std::string detected = languages.source_code();
+  const json detected = detected_language();
   const BatchingQueue::Push pushed = service.submit(
       std::move(texts), translate_options, batch_key,
       [events, request, detected](std::vector<JobResult> results) {

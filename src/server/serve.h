@@ -30,6 +30,7 @@ struct ServeConfig {
   DecoderMode decoder = DecoderMode::kAuto;
   std::optional<int64_t> max_new_tokens;  // server-wide cap (default: the model's max_length)
   std::chrono::seconds drain_timeout{60};  // how long SIGTERM waits for requests in flight
+  bool web = true;                  // the translation page at / (--no-web turns it off)
 };
 
 // Blocks until SIGTERM / SIGINT (which it blocks in the calling thread and every thread it

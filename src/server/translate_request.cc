@@ -143,7 +143,6 @@ ParseResult parse_json(std::string_view body) {
     if (error) return *error;
   }
   if (auto error = check_texts(request)) return *error;
-  if (request.source.empty()) request.source = "auto";
   return request;
 }
 
@@ -219,7 +218,6 @@ ParseResult parse_translate_fields(const std::vector<std::pair<std::string, std:
   if (!has_q) return bad("missing q parameter");
   if (auto error = set_format(request, format.empty() ? "text" : format)) return *error;
   if (auto error = check_texts(request)) return *error;
-  if (request.source.empty()) request.source = "auto";
   return request;
 }
 

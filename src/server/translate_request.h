@@ -20,7 +20,7 @@ inline constexpr int kMaxJsonDepth = 16;
 struct TranslateRequest {
   std::vector<std::string> q;  // the texts, valid UTF-8 (one for a string `q`)
   bool q_is_array = false;     // `q` was an array: the response mirrors it
-  std::string source = "auto";
+  std::string source;          // as sent; "" when absent (translated as "auto", but nothing detected)
   std::string target;          // "" when absent: the model's default target
   std::string format = "text";  // only "text" is accepted
   int alternatives = 0;         // extra n-best translations per text, 0..kMaxAlternatives

@@ -60,6 +60,7 @@ struct TestServerOptions {
   size_t queue_size = 1024;
   size_t max_chars = 10000;
   std::set<std::string> api_keys;
+  bool web = true;
 };
 
 // The whole server in this process (no signals): metrics, workers, HTTP on 127.0.0.1:<free port>.
@@ -108,6 +109,7 @@ class TestServer {
     HttpOptions http;
     http.max_chars = options.max_chars;
     http.api_keys = options.api_keys;
+    http.web = options.web;
     http.http_threads = 32;
     http.base_options.max_new_tokens = kMaxNewTokens;
     http.default_num_beams = tiny_translator().model_info().default_num_beams;

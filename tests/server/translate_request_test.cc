@@ -41,14 +41,14 @@ TEST(ServerRequest, JsonWithEveryField) {
 
 TEST(ServerRequest, JsonDefaults) {
   const TranslateRequest r = parse_ok(R"({"q": "Hi", "unknown_field": [1, 2]})");
-  EXPECT_EQ(r.source, "auto");
+  EXPECT_EQ(r.source, "");  // translated as "auto", without detectedLanguage
   EXPECT_EQ(r.target, "");
   EXPECT_EQ(r.format, "text");
   EXPECT_EQ(r.alternatives, 0);
   EXPECT_EQ(r.api_key, "");
-  // null is "not given"; an empty source is "auto"
+  // null is "not given", as is an empty source
   const TranslateRequest nulls = parse_ok(R"({"q": "Hi", "source": "", "target": null, "alternatives": null})");
-  EXPECT_EQ(nulls.source, "auto");
+  EXPECT_EQ(nulls.source, "");
   EXPECT_EQ(nulls.alternatives, 0);
 }
 

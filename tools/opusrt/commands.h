@@ -73,6 +73,7 @@ struct ServeArgs {
   std::string decoder = "auto";
   std::optional<int64_t> max_new_tokens;
   int drain_timeout = 60;
+  bool no_web = false;
 };
 void add_serve_options(CLI::App& app, ServeArgs& args);
 int run_serve(const ServeArgs& args);

@@ -1,0 +1,62 @@
+// The npm `libretranslate` client library, unchanged, against `opusrt serve`: it lists
+// /languages, refuses codes not listed there, and POSTs JSON to /translate. Its answers must equal
+// `opusrt translate` with the model's own language code (an independent path to the same model).
+import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import { createRequire } from "node:module";
+import path from "node:path";
+
+const require = createRequire(path.join(process.env.OPUSRT_NODE_MODULES, "package.json"));
+const { translate } = require("libretranslate");
+const apiurl = process.env.OPUSRT_URL;
+
+function cli(text, targetLang, format = "text") {
+  const args = ["translate", "--model", process.env.OPUSRT_MODEL, "--max-new-tokens", "16", "--target-lang", targetLang];
+  if (format === "html") args.push("--format", "html");
+  const out = execFileSync(process.env.OPUSRT_CLI, args, { input: text + (format === "html" ? "" : "\n") }).toString();
+  return format === "html" ? out : out.replace(/\n$/, "");
+}
+
+const checks = [];
+function check(name, fn) { checks.push([name, fn]); }
+
+const sentence = "The library opens at nine in the morning.";
+
+check("LibreTranslate codes: en -> zh and zt", async () => {
+  assert.equal(await translate({ query: sentence, source: "en", target: "zh", apiurl }), cli(sentence, "cmn_Hans"));
+  assert.equal(await translate({ query: sentence, source: "en", target: "zt", apiurl }), cli(sentence, "cmn_Hant"));
+});
+
+check("source auto (the client's default)", async () => {
+  assert.equal(await translate({ query: sentence, target: "zh", apiurl }), cli(sentence, "cmn_Hans"));
+});
+
+check("a target LibreTranslate has no code for keeps the model's code", async () => {
+  assert.equal(await translate({ query: sentence, source: "en", target: "yue_Hant", apiurl }), cli(sentence, "yue_Hant"));
+});
+
+check("an array of texts", async () => {
+  const texts = ["Good morning.", "See you tomorrow."];
+  assert.deepEqual(await translate({ query: texts, source: "en", target: "zh", apiurl }), texts.map((t) => cli(t, "cmn_Hans")));
+});
+
+check("a language the server does not list is refused by the client", async () => {
+  await assert.rejects(translate({ query: sentence, source: "en", target: "de", apiurl }), /not found/);
+  await assert.rejects(translate({ query: sentence, source: "fr", target: "zh", apiurl }), /not found/);
+});
+
+let failed = 0;
+for (const [name, fn] of checks) {
+  try {
+    await fn();
+    console.log(`ok - ${name}`);
+  } catch (error) {
+    failed++;
+    console.log(`not ok - ${name}\n${error.stack}`);
+  }
+}
+if (failed) {
+  console.error(`${failed} of ${checks.length} checks failed`);
+  process.exit(1);
+}
+console.log(`all ${checks.length} checks passed`);
