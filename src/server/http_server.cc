@@ -19,6 +19,7 @@
 #include "server/translate_request.h"
 #include "server/translation_service.h"
 #include "server/web_assets.h"
+#include "text/html_document.h"
 
 namespace opusrt::server {
 namespace {
@@ -58,7 +59,7 @@ const char* reason(int status) {
 // A translation's alternatives: n_best after the first (the first is the translation itself).
 json alternatives_of(const JobResult& result) {
   json alternatives = json::array();
-  const std::vector<Alternative>& n_best = result.translation->n_best;
+  const std::vector<Alternative>& n_best = result.translation->n_best;  // none for html
   for (size_t k = 1; k < n_best.size(); ++k) alternatives.push_back(n_best[k].text);
   return alternatives;
 }
@@ -158,6 +159,53 @@ ParseResult read_translate_request(const httplib::Request& req, httplib::Respons
   return RequestError{400, req.is_multipart_form_data() ? "Invalid request: malformed multipart/form-data body"
                                                         : "Invalid request: the body could not be read"};
 }
+
+// What the queue translates for one request, and how its answers become the request's texts:
+// for format=text the texts themselves; for format=html the plain-text units of each document
+// (text/html_document.h), the documents rebuilt around their translations when all are done.
+struct RequestWork {
+  std::vector<std::string> units;
+  std::vector<text::HtmlDocument> documents;  // html: one per text
+  std::vector<size_t> first_unit;             // html: where each document's units start
+
+  static std::shared_ptr<RequestWork> prepare(std::vector<std::string> texts, bool html) {
+    auto work = std::make_shared<RequestWork>();
+    if (!html) {
+      work->units = std::move(texts);
+      return work;
+    }
+    for (const std::string& text : texts) {
+      work->first_unit.push_back(work->units.size());
+      work->documents.emplace_back(text);
+      const std::vector<std::string>& units = work->documents.back().units();
+      work->units.insert(work->units.end(), units.begin(), units.end());
+    }
+    work->first_unit.push_back(work->units.size());
+    return work;
+  }
+
+  // One result per request text (in order) from one result per unit.
+  std::vector<JobResult> assemble(std::vector<JobResult> unit_results) const {
+    if (documents.empty()) return unit_results;
+    std::vector<JobResult> results(documents.size());
+    for (size_t d = 0; d < documents.size(); ++d) {
+      std::vector<std::string> translations;
+      for (size_t u = first_unit[d]; u < first_unit[d + 1]; ++u) {
+        JobResult& unit = unit_results.at(u);
+        if (!unit.translation) {
+          results[d].status = unit.status;
+          results[d].error = unit.error;
+          break;
+        }
+        translations.push_back(std::move(unit.translation->text));
+      }
+      if (!results[d].error.empty()) continue;
+      results[d].translation = Translation{};
+      results[d].translation->text = documents[d].render(translations);
+    }
+    return results;
+  }
+};
 
 }  // namespace
 
@@ -369,10 +417,6 @@ void HttpServer::Impl::handle_translate(const httplib::Request& req, httplib::Re
     return send_error(res, 413,
                       "Invalid request: request (" + std::to_string(characters) + ") exceeds text limit (" +
                           std::to_string(options.max_chars) + ")");
-  if (request.q.size() > service.capacity())
-    return send_error(res, 413,
-                      "Invalid request: " + std::to_string(request.q.size()) + " texts; at most " +
-                          std::to_string(service.capacity()) + " per request");
   if (stream && (request.q_is_array || request.q.size() != 1))
     return send_error(res, 400, "Invalid request: /translate/stream takes a single string q");
 
@@ -381,25 +425,39 @@ void HttpServer::Impl::handle_translate(const httplib::Request& req, httplib::Re
   if (const RequestError* error = std::get_if<RequestError>(&target)) return send_error(res, error->status, error->message);
   const std::string& target_lang = std::get<std::string>(target);
 
+  const bool html = request.format == "html";
   auto translate_options = std::make_shared<TranslateOptions>(options.base_options);
   translate_options->on_token = nullptr;
   translate_options->target_lang = target_lang;
-  if (request.alternatives > 0) {
+  // HTML has no alternatives (as in LibreTranslate: an empty list each): n-best units would not
+  // make n-best documents.
+  if (request.alternatives > 0 && !html) {
     translate_options->num_return_sequences = request.alternatives + 1;
     translate_options->num_beams =
         std::max({request.alternatives + 1, options.default_num_beams, translate_options->num_beams.value_or(1)});
   }
   // Texts share a batch only with texts translated the same way.
-  const std::string batch_key = target_lang + "|" + std::to_string(request.alternatives);
-  std::vector<std::string> texts = std::move(request.q);
+  const std::string batch_key = target_lang + "|" + std::to_string(html ? 0 : request.alternatives);
+  const std::shared_ptr<RequestWork> work = RequestWork::prepare(std::move(request.q), html);
   request.q.clear();
+  std::vector<std::string> texts = work->units;
+  if (texts.size() > service.capacity())
+    return send_error(res, 413,
+                      "Invalid request: " + std::to_string(texts.size()) + (html ? " text units" : " texts") +
+                          "; at most " + std::to_string(service.capacity()) + " per request");
 
   if (!stream) {
     auto promise = std::make_shared<std::promise<std::vector<JobResult>>>();
     std::future<std::vector<JobResult>> future = promise->get_future();
     const BatchingQueue::Push pushed = service.submit(
         std::move(texts), translate_options, batch_key,
-        [promise](std::vector<JobResult> results) { promise->set_value(std::move(results)); });
+        [promise, work](std::vector<JobResult> results) {
+          try {
+            promise->set_value(work->assemble(std::move(results)));
+          } catch (...) {
+            promise->set_exception(std::current_exception());
+          }
+        });
     if (pushed == BatchingQueue::Push::kFull)
       return send_error(res, 429, "Too many requests: the translation queue is full, retry later");
     if (pushed == BatchingQueue::Push::kClosed) return send_error(res, 503, "the server is shutting down");
@@ -417,16 +475,24 @@ void HttpServer::Impl::handle_translate(const httplib::Request& req, httplib::Re
   const json detected = detected_language();
   const BatchingQueue::Push pushed = service.submit(
       std::move(texts), translate_options, batch_key,
-      [events, request, detected](std::vector<JobResult> results) {
+      [events, request, detected, work](std::vector<JobResult> unit_results) {
+        std::vector<JobResult> results;
+        try {
+          results = work->assemble(std::move(unit_results));
+        } catch (const std::exception& e) {
+          events->push(sse_event("error", {{"error", std::string("internal error: ") + e.what()}, {"status", 500}}), true);
+          return;
+        }
         if (!results.at(0).translation) {
           events->push(sse_event("error", {{"error", results[0].error}, {"status", results[0].status}}), true);
           return;
         }
         events->push(sse_event("final", translate_response(request, results, detected)), true);
       },
-      [events](size_t, std::string_view partial) {
-        events->push(sse_event("partial", {{"translatedText", partial}}), false);
-      });
+      html ? TranslationService::Partial()  // a document is only whole at the end
+           : TranslationService::Partial([events](size_t, std::string_view partial) {
+               events->push(sse_event("partial", {{"translatedText", partial}}), false);
+             }));
   if (pushed == BatchingQueue::Push::kFull)
     return send_error(res, 429, "Too many requests: the translation queue is full, retry later");
   if (pushed == BatchingQueue::Push::kClosed) return send_error(res, 503, "the server is shutting down");

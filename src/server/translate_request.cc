@@ -40,8 +40,7 @@ std::optional<RequestError> check_utf8(std::string_view field, std::string_view 
 }
 
 std::optional<RequestError> set_format(TranslateRequest& request, const std::string& format) {
-  if (format == "html") return RequestError{400, "Invalid request: format 'html' is not supported yet"};
-  if (format != "text") return bad("format must be 'text' or 'html'");
+  if (format != "text" && format != "html") return bad("format must be 'text' or 'html'");
   request.format = format;
   return std::nullopt;
 }

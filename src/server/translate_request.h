@@ -22,7 +22,7 @@ struct TranslateRequest {
   bool q_is_array = false;     // `q` was an array: the response mirrors it
   std::string source;          // as sent; "" when absent (translated as "auto", but nothing detected)
   std::string target;          // "" when absent: the model's default target
-  std::string format = "text";  // only "text" is accepted
+  std::string format = "text";  // "text" or "html"
   int alternatives = 0;         // extra n-best translations per text, 0..kMaxAlternatives
   std::string api_key;
 };

@@ -230,7 +230,7 @@ TEST(ServerHttp, BadRequestsAre400WithJson) {
   expect_error(post_json(client, {{"q", {"a", 1}}}), 400);
   expect_error(post_json(client, {{"q", "a"}, {"alternatives", -1}}), 400);
   expect_error(post_json(client, {{"q", "a"}, {"alternatives", "many"}}), 400);
-  EXPECT_NE(expect_error(post_json(client, {{"q", "<b>a</b>"}, {"format", "html"}}), 400).find("not supported yet"),
+  EXPECT_NE(expect_error(post_json(client, {{"q", "<b>a</b>"}, {"format", "xml"}}), 400).find("format"),
             std::string::npos);
   EXPECT_NE(expect_error(client.Post("/translate", "q=caf%C3", "application/x-www-form-urlencoded"), 400).find("UTF-8"),
             std::string::npos);

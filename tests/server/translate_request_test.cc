@@ -151,12 +151,14 @@ TEST(ServerRequest, AlternativesOutOfRangeIs400) {
   EXPECT_EQ(parse_error("q=a&alternatives=x", "application/x-www-form-urlencoded").status, 400);
 }
 
-TEST(ServerRequest, HtmlFormatIsNotSupportedYet) {
-  const RequestError html = parse_error(R"({"q": "<b>a</b>", "format": "html"})");
-  EXPECT_EQ(html.status, 400);
-  EXPECT_NE(html.message.find("not supported yet"), std::string::npos) << html.message;
-  EXPECT_EQ(parse_error("q=a&format=html", "application/x-www-form-urlencoded").status, 400);
-  EXPECT_EQ(parse_error(R"({"q": "a", "format": "markdown"})").status, 400);
+TEST(ServerRequest, FormatIsTextOrHtml) {
+  EXPECT_EQ(parse_ok(R"({"q": "<b>a</b>", "format": "html"})").format, "html");
+  EXPECT_EQ(parse_ok("q=a&format=html", "application/x-www-form-urlencoded").format, "html");
+  EXPECT_EQ(parse_ok("q=a&format=", "application/x-www-form-urlencoded").format, "text");
+  EXPECT_EQ(parse_ok(R"({"q": "a", "format": null})").format, "text");
+  const RequestError markdown = parse_error(R"({"q": "a", "format": "markdown"})");
+  EXPECT_EQ(markdown.status, 400);
+  EXPECT_NE(markdown.message.find("'text' or 'html'"), std::string::npos) << markdown.message;
 }
 
 TEST(ServerRequest, InvalidUtf8Is400) {

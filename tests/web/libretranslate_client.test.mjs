@@ -45,6 +45,13 @@ check("a language the server does not list is refused by the client", async () =
   await assert.rejects(translate({ query: sentence, source: "fr", target: "zh", apiurl }), /not found/);
 });
 
+check("format html keeps the markup", async () => {
+  const html = '<p>The <b>library</b> opens at <a href="/hours?x=1&amp;y=2">nine</a>.</p>';
+  const translated = await translate({ query: html, source: "en", target: "zh", format: "html", apiurl });
+  assert.equal(translated, cli(html, "cmn_Hans", "html"));
+  assert.match(translated, /^<p>.*<b>.*<\/b>.*<a href="\/hours\?x=1&amp;y=2">.*<\/a>.*<\/p>$/s);
+});
+
 let failed = 0;
 for (const [name, fn] of checks) {
   try {

@@ -114,6 +114,20 @@ try {
                               document.querySelector("#output").textContent === want,
                               { timeout: 60000 }, expectedSecond, before);
 
+  // HTML: the format selector sends format=html; the page shows the translated markup as text.
+  const markup = '<p>Press <b>Save</b> to <a href="/keep?a=1&amp;b=2">keep</a> it.</p>';
+  await page.select("#format", "html");
+  await page.evaluate((value) => {
+    const source = document.querySelector("#source");
+    source.value = value;
+    source.dispatchEvent(new Event("input"));
+  }, markup);
+  const expectedHtml = (await api({ q: markup, source: "auto", target: "zt", format: "html" })).translatedText;
+  assert.match(expectedHtml, /^<p>.*<b>.*<\/b>.*<a href="\/keep\?a=1&amp;b=2">.*<\/a>.*<\/p>$/s);
+  await page.waitForFunction((want) => document.querySelector("#output").textContent === want,
+                             { timeout: 60000 }, expectedHtml);
+  await page.select("#format", "text");
+
   // An error: more characters than --max-chars. The counter turns red, the server's message shows.
   const long = "All work and no play makes a dull day. ".repeat(9);
   await page.evaluate((value) => {

@@ -37,6 +37,7 @@ struct TranslateArgs {
   std::string output = "text";
   std::string input;
   std::string input_format = "text";
+  std::string format = "text";  // html: the whole input is one HTML document
   int threads = 0;
 };
 void add_translate_options(CLI::App& app, TranslateArgs& args);
