@@ -4,7 +4,6 @@
 
 #include <algorithm>
 #include <cctype>
-#include <cstring>
 #include <map>
 #include <optional>
 
@@ -264,7 +263,7 @@ struct HtmlDocument::Impl {
                   bool& translatable);
   void learn_entities(std::string_view original);
   std::string escape(std::string_view text) const;
-  void render_range(const Run& run, std::string_view translation, size_t begin, size_t end,
+  void render_range(std::string_view translation, size_t begin, size_t end,
                     const std::vector<InlineNode>& children, const std::vector<std::pair<size_t, size_t>>& places,
                     size_t& next_place, std::string& out) const;
 };
@@ -518,7 +517,7 @@ void place_children(std::string_view translation, std::string_view unit_text, co
 
 }  // namespace
 
-void HtmlDocument::Impl::render_range(const Run& run, std::string_view translation, size_t begin, size_t end,
+void HtmlDocument::Impl::render_range(std::string_view translation, size_t begin, size_t end,
                                       const std::vector<InlineNode>& children,
                                       const std::vector<std::pair<size_t, size_t>>& places, size_t& next_place,
                                       std::string& out) const {
@@ -529,7 +528,7 @@ void HtmlDocument::Impl::render_range(const Run& run, std::string_view translati
     out += escape(translation.substr(cursor, child_begin - cursor));
     if (child.kind == InlineNode::Kind::kElement) {
       out += child.open_tag;
-      render_range(run, translation, child_begin, child_end, child.children, places, next_place, out);
+      render_range(translation, child_begin, child_end, child.children, places, next_place, out);
       out += child.close_tag;
     } else {
       out += std::string_view(source).substr(child.source_begin, child.source_end - child.source_begin);
@@ -562,7 +561,7 @@ std::string HtmlDocument::render(const std::vector<std::string>& translations) c
     std::vector<std::pair<size_t, size_t>> places;
     place_children(translation, run.text, translations, run.children, 0, run.text.size(), 0, translation.size(), places);
     size_t next_place = 0;
-    impl_->render_range(run, translation, 0, translation.size(), run.children, places, next_place, out);
+    impl_->render_range(translation, 0, translation.size(), run.children, places, next_place, out);
     out += raw.substr(raw.size() - trailing);
     copied = run.source_end;
   }
