@@ -122,6 +122,10 @@ ParseResult parse_json(std::string_view body) {
   if (auto error = read_string(doc, "source", request.source)) return *error;
   if (auto error = read_string(doc, "target", request.target)) return *error;
   if (auto error = read_string(doc, "api_key", request.api_key)) return *error;
+  // The npm `libretranslate` client sends its key as "apiKey".
+  if (request.api_key.empty()) {
+    if (auto error = read_string(doc, "apiKey", request.api_key)) return *error;
+  }
   std::string format = "text";
   if (auto error = read_string(doc, "format", format)) return *error;
   if (auto error = set_format(request, format)) return *error;

@@ -24,7 +24,7 @@ struct TranslateRequest {
   std::string target;          // "" when absent: the model's default target
   std::string format = "text";  // "text" or "html"
   int alternatives = 0;         // extra n-best translations per text, 0..kMaxAlternatives
-  std::string api_key;
+  std::string api_key;          // `api_key` (JSON also `apiKey`, as the npm libretranslate client sends it)
 };
 
 struct RequestError {

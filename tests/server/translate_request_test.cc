@@ -151,6 +151,13 @@ TEST(ServerRequest, AlternativesOutOfRangeIs400) {
   EXPECT_EQ(parse_error("q=a&alternatives=x", "application/x-www-form-urlencoded").status, 400);
 }
 
+TEST(ServerRequest, ApiKeyAlsoAsTheNpmClientSpellsIt) {
+  EXPECT_EQ(parse_ok(R"({"q": "a", "apiKey": "k1"})").api_key, "k1");
+  EXPECT_EQ(parse_ok(R"({"q": "a", "api_key": "k2", "apiKey": "k1"})").api_key, "k2");
+  EXPECT_EQ(parse_ok(R"({"q": "a", "api_key": "", "apiKey": ""})").api_key, "");
+  EXPECT_EQ(parse_error(R"({"q": "a", "apiKey": 5})").status, 400);
+}
+
 TEST(ServerRequest, FormatIsTextOrHtml) {
   EXPECT_EQ(parse_ok(R"({"q": "<b>a</b>", "format": "html"})").format, "html");
   EXPECT_EQ(parse_ok("q=a&format=html", "application/x-www-form-urlencoded").format, "html");

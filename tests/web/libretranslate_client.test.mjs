@@ -2,7 +2,9 @@
 // /languages, refuses codes not listed there, and POSTs JSON to /translate. Its answers must equal
 // `opusrt translate` with the model's own language code (an independent path to the same model).
 import assert from "node:assert/strict";
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawn } from "node:child_process";
+import fs from "node:fs";
+import os from "node:os";
 import { createRequire } from "node:module";
 import path from "node:path";
 
@@ -50,6 +52,38 @@ check("format html keeps the markup", async () => {
   const translated = await translate({ query: html, source: "en", target: "zh", format: "html", apiurl });
   assert.equal(translated, cli(html, "cmn_Hans", "html"));
   assert.match(translated, /^<p>.*<b>.*<\/b>.*<a href="\/hours\?x=1&amp;y=2">.*<\/a>.*<\/p>$/s);
+});
+
+check("a server with API keys: the client's apiKey is accepted, a wrong one is 403", async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "opusrt-keys-"));
+  const keys = path.join(dir, "keys.txt");
+  fs.writeFileSync(keys, "client-key\n");
+  const server = spawn(process.env.OPUSRT_CLI, ["serve", "--model", process.env.OPUSRT_MODEL, "--port", "0",
+                                                "--workers", "1", "--max-new-tokens", "16", "--api-keys", keys]);
+  try {
+    const port = await new Promise((resolve, reject) => {
+      let out = "";
+      server.stdout.on("data", (data) => {
+        out += data;
+        const match = out.match(/listening on http:\/\/127\.0\.0\.1:(\d+)/);
+        if (match) resolve(match[1]);
+      });
+      server.on("exit", (code) => reject(new Error(`opusrt serve exited with ${code}`)));
+    });
+    const keyed = `http://127.0.0.1:${port}`;
+    assert.equal(await translate({ query: sentence, source: "en", target: "zh", apiurl: keyed, apiKey: "client-key" }),
+                 cli(sentence, "cmn_Hans"));
+    // The client returns the answer's translatedText: none on a 403.
+    assert.equal(await translate({ query: sentence, source: "en", target: "zh", apiurl: keyed, apiKey: "wrong" }),
+                 undefined);
+  } finally {
+    if (server.exitCode === null) {
+      const exited = new Promise((resolve) => server.once("exit", resolve));
+      server.kill("SIGTERM");
+      await exited;
+    }
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 let failed = 0;
