@@ -190,16 +190,18 @@ struct RequestWork {
     std::vector<JobResult> results(documents.size());
     for (size_t d = 0; d < documents.size(); ++d) {
       std::vector<std::string> translations;
-      for (size_t u = first_unit[d]; u < first_unit[d + 1]; ++u) {
+      bool failed = false;
+      for (size_t u = first_unit[d]; u < first_unit[d + 1] && !failed; ++u) {
         JobResult& unit = unit_results.at(u);
-        if (!unit.translation) {
+        failed = !unit.translation;
+        if (failed) {
           results[d].status = unit.status;
           results[d].error = unit.error;
-          break;
+        } else {
+          translations.push_back(std::move(unit.translation->text));
         }
-        translations.push_back(std::move(unit.translation->text));
       }
-      if (!results[d].error.empty()) continue;
+      if (failed) continue;
       results[d].translation = Translation{};
       results[d].translation->text = documents[d].render(translations);
     }
