@@ -71,6 +71,24 @@ TEST(ServerHtml, StreamSendsTheWholeDocumentOnce) {
   EXPECT_EQ(json::parse(payload)["translatedText"], reference_html(kPage));
 }
 
+TEST(ServerHtml, ABlockTooLongForTheModelFailsItsDocumentOnly) {
+  TestServer server;
+  httplib::Client client = server.client();
+  std::string long_block = "<p>";
+  for (int i = 0; i < 400; ++i) long_block += "word ";
+  long_block += "</p>";
+  const std::vector<std::string> pages = {"<p>Fine.</p>", "<h1>Title</h1>" + long_block};
+  const httplib::Result answer =
+      client.Post("/translate", json{{"q", pages}, {"format", "html"}}.dump(), "application/json");
+  ASSERT_TRUE(answer);
+  EXPECT_EQ(answer->status, 400) << answer->body;
+  EXPECT_NE(json::parse(answer->body)["error"].get<std::string>().find("q[1]"), std::string::npos) << answer->body;
+  const httplib::Result fine =
+      client.Post("/translate", json{{"q", pages[0]}, {"target", "zh"}, {"format", "html"}}.dump(), "application/json");
+  ASSERT_TRUE(fine);
+  EXPECT_EQ(json::parse(fine->body)["translatedText"], reference_html(pages[0]));
+}
+
 TEST(ServerHtml, BadFormatIs400) {
   TestServer server;
   httplib::Client client = server.client();
