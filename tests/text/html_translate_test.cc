@@ -2,10 +2,10 @@
 // the text of each block is exactly the model's translation of that block's text.
 #include <gtest/gtest.h>
 
-#include <regex>
 
 #include "opusrt/html.h"
 #include "test_env.h"
+#include "text/html_test_util.h"
 
 namespace opusrt {
 namespace {
@@ -30,7 +30,9 @@ std::string unescape(std::string text) {
   return text;
 }
 
-std::string strip_tags(const std::string& html) { return std::regex_replace(html, std::regex("<[^>]*>"), ""); }
+using opusrt::test::between;
+using opusrt::test::strip_tags;
+using opusrt::test::tags_of;
 
 TEST(HtmlTranslate, MarkupKeptAndEachBlockIsTheModelsTranslation) {
   const std::string html =
@@ -52,22 +54,10 @@ TEST(HtmlTranslate, MarkupKeptAndEachBlockIsTheModelsTranslation) {
     EXPECT_NE(out.find(kept), std::string::npos) << kept << "\n in \n" << out;
   }
   // Every tag, in order.
-  const std::regex tag("<[^>]*>");
-  std::vector<std::string> tags_in, tags_out;
-  for (auto it = std::sregex_iterator(html.begin(), html.end(), tag); it != std::sregex_iterator(); ++it)
-    tags_in.push_back(it->str());
-  for (auto it = std::sregex_iterator(out.begin(), out.end(), tag); it != std::sregex_iterator(); ++it)
-    tags_out.push_back(it->str());
-  EXPECT_EQ(tags_out, tags_in);
+  EXPECT_EQ(tags_of(out), tags_of(html));
 
   // The heading and the paragraph: the model's translation of their text, inline markup removed.
-  const std::smatch heading = [&] {
-    std::smatch m;
-    std::regex_search(out, m, std::regex("<h2>([^<]*)</h2>"));
-    return m;
-  }();
-  ASSERT_FALSE(heading.empty()) << out;
-  EXPECT_EQ(unescape(heading[1].str()), tiny().translate_text("Opening hours", options()).text);
+  EXPECT_EQ(unescape(between(out, "<h2>", "</h2>")), tiny().translate_text("Opening hours", options()).text);
   const size_t p_begin = out.find("<p>"), p_end = out.find("</p>", p_begin);
   ASSERT_NE(p_begin, std::string::npos);
   const std::string paragraph = out.substr(p_begin, p_end + 4 - p_begin);
