@@ -20,6 +20,8 @@ APT_PACKAGES=(
   python3-numpy python3-onnx python3-sentencepiece
   nodejs npm
   haproxy curl jq
+  # The page's browser test (tests/web/page.test.mjs) drives Debian's chromium; HTML is parsed by gumbo.
+  chromium libgumbo-dev
 )
 
 need_apt=()

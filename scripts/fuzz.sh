@@ -6,7 +6,7 @@
 # broken invariant, a timeout or running out of memory); the reproducer is left next to the log,
 # in build-fuzz/fuzz-runs/<target>/, and replays with `build-fuzz/fuzz/fuzz_<target> FILE`.
 #   scripts/fuzz.sh                              every target
-#   OPUSRT_FUZZ_SECONDS=600 scripts/fuzz.sh config   one target (tokenizer, config, server_request)
+#   OPUSRT_FUZZ_SECONDS=600 scripts/fuzz.sh config   one target (tokenizer, config, server_request, html)
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
@@ -15,7 +15,7 @@ bash scripts/bootstrap.sh
 BUILD="$ROOT/build-fuzz"
 FUZZ_SECONDS="${OPUSRT_FUZZ_SECONDS:-60}"
 PY="${OPUSRT_PYTHON:-/usr/bin/python3}"
-ALL_TARGETS=(tokenizer config server_request)
+ALL_TARGETS=(tokenizer config server_request html)
 if [ "$#" -gt 0 ]; then TARGETS=("$@"); else TARGETS=("${ALL_TARGETS[@]}"); fi
 for target in "${TARGETS[@]}"; do
   if [ ! -d "fuzz/corpus/$target" ]; then

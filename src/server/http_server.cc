@@ -18,6 +18,8 @@
 #include "server/metrics.h"
 #include "server/translate_request.h"
 #include "server/translation_service.h"
+#include "server/web_assets.h"
+#include "text/html_document.h"
 
 namespace opusrt::server {
 namespace {
@@ -57,16 +59,22 @@ const char* reason(int status) {
 // A translation's alternatives: n_best after the first (the first is the translation itself).
 json alternatives_of(const JobResult& result) {
   json alternatives = json::array();
-  const std::vector<Alternative>& n_best = result.translation->n_best;
+  const std::vector<Alternative>& n_best = result.translation->n_best;  // none for html
   for (size_t k = 1; k < n_best.size(); ++k) alternatives.push_back(n_best[k].text);
   return alternatives;
 }
 
+bool is_auto(std::string_view source) {
+  return source.size() == 4 && (source[0] | 0x20) == 'a' && (source[1] | 0x20) == 'u' && (source[2] | 0x20) == 't' &&
+         (source[3] | 0x20) == 'o';
+}
+
+// detectedLanguage answers a request for detection: only when `source` is "auto" (LibreTranslate
+// sends none for a named source; opusrt sends none for an absent one either).
 json translate_response(const TranslateRequest& request, const std::vector<JobResult>& results,
-                        const std::string& detected_language) {
+                        const json& detected) {
   json out = json::object();
-  const bool detect = request.source == "auto";
-  const json detected = {{"confidence", 100}, {"language", detected_language}};
+  const bool detect = is_auto(request.source);
   if (!request.q_is_array) {
     out["translatedText"] = results.at(0).translation->text;
     if (request.alternatives > 0) out["alternatives"] = alternatives_of(results[0]);
@@ -124,6 +132,91 @@ std::string sse_event(const char* name, const json& data) {
   return std::string("event: ") + name + "\ndata: " + dump(data) + "\n\n";
 }
 
+// The request's fields through httplib's content reader, not its own body parsing: Debian's
+// libcpp-httplib is compiled with CPPHTTPLIB_FORM_URL_ENCODED_PAYLOAD_MAX_LENGTH = 8192 and
+// answers 413 to any larger form body, where LibreTranslate takes whatever its character limit
+// admits. The body size is still capped by set_payload_max_length.
+ParseResult read_translate_request(const httplib::Request& req, httplib::Response& res,
+                                   const httplib::ContentReader& content_reader) {
+  bool read = false;
+  ParseResult parsed;
+  if (req.is_multipart_form_data()) {
+    std::vector<std::pair<std::string, std::string>> fields;
+    read = content_reader(
+        [&](const httplib::MultipartFormData& part) {
+          fields.emplace_back(part.name, std::string());
+          return true;
+        },
+        [&](const char* data, size_t length) {
+          if (!fields.empty()) fields.back().second.append(data, length);
+          return true;
+        });
+    if (read) parsed = parse_translate_fields(fields);
+  } else {
+    std::string body;
+    read = content_reader([&](const char* data, size_t length) {
+      body.append(data, length);
+      return true;
+    });
+    if (read) parsed = parse_translate_request(body, req.get_header_value("Content-Type"));
+  }
+  if (read) return parsed;
+  // Part of the body may be unread: the connection cannot carry another request.
+  res.set_header("Connection", "close");
+  if (res.status == 413) return RequestError{413, "Payload Too Large"};
+  return RequestError{400, req.is_multipart_form_data() ? "Invalid request: malformed multipart/form-data body"
+                                                        : "Invalid request: the body could not be read"};
+}
+
+// What the queue translates for one request, and how its answers become the request's texts:
+// for format=text the texts themselves; for format=html the plain-text units of each document
+// (text/html_document.h), the documents rebuilt around their translations when all are done.
+struct RequestWork {
+  std::vector<std::string> units;
+  std::vector<text::HtmlDocument> documents;  // html: one per text
+  std::vector<size_t> first_unit;             // html: where each document's units start
+
+  static std::shared_ptr<RequestWork> prepare(std::vector<std::string> texts, bool html) {
+    auto work = std::make_shared<RequestWork>();
+    if (!html) {
+      work->units = std::move(texts);
+      return work;
+    }
+    for (const std::string& text : texts) {
+      work->first_unit.push_back(work->units.size());
+      work->documents.emplace_back(text);
+      const std::vector<std::string>& units = work->documents.back().units();
+      work->units.insert(work->units.end(), units.begin(), units.end());
+    }
+    work->first_unit.push_back(work->units.size());
+    return work;
+  }
+
+  // One result per request text (in order) from one result per unit.
+  std::vector<JobResult> assemble(std::vector<JobResult> unit_results) const {
+    if (documents.empty()) return unit_results;
+    std::vector<JobResult> results(documents.size());
+    for (size_t d = 0; d < documents.size(); ++d) {
+      std::vector<std::string> translations;
+      bool failed = false;
+      for (size_t u = first_unit[d]; u < first_unit[d + 1] && !failed; ++u) {
+        JobResult& unit = unit_results.at(u);
+        failed = !unit.translation;
+        if (failed) {
+          results[d].status = unit.status;
+          results[d].error = unit.error;
+        } else {
+          translations.push_back(std::move(unit.translation->text));
+        }
+      }
+      if (failed) continue;
+      results[d].translation = Translation{};
+      results[d].translation->text = documents[d].render(translations);
+    }
+    return results;
+  }
+};
+
 }  // namespace
 
 struct HttpServer::Impl {
@@ -173,7 +266,11 @@ struct HttpServer::Impl {
   }
 
   void routes();
-  void handle_translate(const httplib::Request& req, httplib::Response& res, bool stream);
+  void handle_translate(const httplib::Request& req, httplib::Response& res, const httplib::ContentReader& reader,
+                        bool stream);
+  void handle_detect(const httplib::Request& req, httplib::Response& res, const httplib::ContentReader& reader);
+  json frontend_settings() const;
+  json detected_language() const { return languages.detect_json().at(0); }
   std::optional<RequestError> authorize(const TranslateRequest& request, const httplib::Request& req) const;
 };
 
@@ -221,12 +318,40 @@ void HttpServer::Impl::routes() {
     send_error(res, 500, "internal error: " + what);
   });
 
-  http.Post("/translate", [this](const httplib::Request& req, httplib::Response& res) { handle_translate(req, res, false); });
+  // Browsers may call the API from any page, as LibreTranslate allows.
+  http.set_default_headers({{"Access-Control-Allow-Origin", "*"},
+                            {"Access-Control-Allow-Headers", "Authorization, Content-Type"},
+                            {"Access-Control-Allow-Methods", "GET, POST"},
+                            {"Access-Control-Max-Age", "1728000"}});
+  http.Options(R"(/.*)", [](const httplib::Request&, httplib::Response& res) { res.status = 204; });
+
+  using ContentReader = httplib::ContentReader;
+  http.Post("/translate", [this](const httplib::Request& req, httplib::Response& res, const ContentReader& reader) {
+    handle_translate(req, res, reader, false);
+  });
   http.Post("/translate/stream",
-            [this](const httplib::Request& req, httplib::Response& res) { handle_translate(req, res, true); });
+            [this](const httplib::Request& req, httplib::Response& res, const ContentReader& reader) {
+              handle_translate(req, res, reader, true);
+            });
+  http.Post("/detect", [this](const httplib::Request& req, httplib::Response& res, const ContentReader& reader) {
+    handle_detect(req, res, reader);
+  });
   http.Get("/languages", [this](const httplib::Request&, httplib::Response& res) {
     send_json(res, 200, languages.languages_json());
   });
+  http.Get("/frontend/settings", [this](const httplib::Request&, httplib::Response& res) {
+    send_json(res, 200, frontend_settings());
+  });
+  if (options.web) {
+    for (const WebAsset& asset : web_assets()) {
+      const std::string path = asset.path == "/index.html" ? "/" : std::string(asset.path);
+      http.Get(path, [asset](const httplib::Request&, httplib::Response& res) {
+        res.status = 200;
+        res.set_header("Cache-Control", "no-cache");
+        res.set_content(asset.content.data(), asset.content.size(), std::string(asset.content_type).c_str());
+      });
+    }
+  }
   http.Get("/health", [this](const httplib::Request&, httplib::Response& res) {
     bool is_draining;
     {
@@ -253,18 +378,45 @@ std::optional<RequestError> HttpServer::Impl::authorize(const TranslateRequest& 
   return std::nullopt;
 }
 
-void HttpServer::Impl::handle_translate(const httplib::Request& req, httplib::Response& res, bool stream) {
+json HttpServer::Impl::frontend_settings() const {
+  // LibreTranslate's GET /frontend/settings, field for field. No file translation, no
+  // suggestions; an API key is needed by every client (the page too) when keys are configured.
+  const std::vector<std::string>& targets = languages.target_codes();
+  const std::string target = targets.empty() ? languages.source_code() : targets.front();
+  return {{"charLimit", options.max_chars},
+          {"frontendTimeout", 500},
+          {"apiKeys", !options.api_keys.empty()},
+          {"keyRequired", !options.api_keys.empty()},
+          {"suggestions", false},
+          {"filesTranslation", false},
+          {"supportedFilesFormat", json::array()},
+          {"language",
+           {{"source", {{"code", languages.source_code()}, {"name", language_name(languages.source_code())}}},
+            {"target", {{"code", target}, {"name", language_name(target)}}}}}};
+}
+
+void HttpServer::Impl::handle_detect(const httplib::Request& req, httplib::Response& res,
+                                     const httplib::ContentReader& reader) {
+  ParseResult parsed = read_translate_request(req, res, reader);
+  if (const RequestError* error = std::get_if<RequestError>(&parsed)) return send_error(res, error->status, error->message);
+  const TranslateRequest& request = std::get<TranslateRequest>(parsed);
+  if (auto error = authorize(request, req)) return send_error(res, error->status, error->message);
+  size_t characters = 0;
+  for (const std::string& text : request.q) characters += count_characters(text);
+  if (characters > options.max_chars)
+    return send_error(res, 413,
+                      "Invalid request: request (" + std::to_string(characters) + ") exceeds text limit (" +
+                          std::to_string(options.max_chars) + ")");
+  send_json(res, 200, languages.detect_json());
+}
+
+void HttpServer::Impl::handle_translate(const httplib::Request& req, httplib::Response& res,
+                                        const httplib::ContentReader& reader, bool stream) {
+  // The body is read first, whatever the answer: unread, it would be taken for the next request
+  // on the connection.
+  ParseResult parsed = read_translate_request(req, res, reader);
   std::shared_ptr<InFlight> guard = enter();
   if (!guard) return send_error(res, 503, "the server is shutting down");
-
-  ParseResult parsed;
-  if (req.is_multipart_form_data()) {
-    std::vector<std::pair<std::string, std::string>> fields;
-    for (const auto& [name, part] : req.files) fields.emplace_back(name, part.content);
-    parsed = parse_translate_fields(fields);
-  } else {
-    parsed = parse_translate_request(req.body, req.get_header_value("Content-Type"));
-  }
   if (const RequestError* error = std::get_if<RequestError>(&parsed)) return send_error(res, error->status, error->message);
   TranslateRequest& request = std::get<TranslateRequest>(parsed);
 
@@ -275,33 +427,44 @@ void HttpServer::Impl::handle_translate(const httplib::Request& req, httplib::Re
     return send_error(res, 413,
                       "Invalid request: request (" + std::to_string(characters) + ") exceeds text limit (" +
                           std::to_string(options.max_chars) + ")");
-  if (request.q.size() > service.capacity())
-    return send_error(res, 413,
-                      "Invalid request: " + std::to_string(request.q.size()) + " texts; at most " +
-                          std::to_string(service.capacity()) + " per request");
   if (stream && (request.q_is_array || request.q.size() != 1))
     return send_error(res, 400, "Invalid request: /translate/stream takes a single string q");
 
+  if (auto error = languages.check_source(request.source)) return send_error(res, error->status, error->message);
   auto target = languages.resolve_target(request.target);
   if (const RequestError* error = std::get_if<RequestError>(&target)) return send_error(res, error->status, error->message);
   const std::string& target_lang = std::get<std::string>(target);
 
+  const bool html = request.format == "html";
   auto translate_options = std::make_shared<TranslateOptions>(options.base_options);
   translate_options->target_lang = target_lang;
-  if (request.alternatives > 0) {
+  // HTML has no alternatives (as in LibreTranslate: an empty list each): n-best units would not
+  // make n-best documents.
+  if (request.alternatives > 0 && !html) {
     translate_options->num_return_sequences = request.alternatives + 1;
     translate_options->num_beams =
         std::max({request.alternatives + 1, options.default_num_beams, translate_options->num_beams.value_or(1)});
   }
-  std::vector<std::string> texts = std::move(request.q);
+  const std::shared_ptr<RequestWork> work = RequestWork::prepare(std::move(request.q), html);
   request.q.clear();
+  std::vector<std::string> texts = work->units;
+  if (texts.size() > service.capacity())
+    return send_error(res, 413,
+                      "Invalid request: " + std::to_string(texts.size()) + (html ? " text units" : " texts") +
+                          "; at most " + std::to_string(service.capacity()) + " per request");
 
   if (!stream) {
     auto promise = std::make_shared<std::promise<std::vector<JobResult>>>();
     std::future<std::vector<JobResult>> future = promise->get_future();
     const BatchingQueue::Push pushed = service.submit(
         std::move(texts), translate_options,
-        [promise](std::vector<JobResult> results) { promise->set_value(std::move(results)); });
+        [promise, work](std::vector<JobResult> results) {
+          try {
+            promise->set_value(work->assemble(std::move(results)));
+          } catch (...) {
+            promise->set_exception(std::current_exception());
+          }
+        });
     if (pushed == BatchingQueue::Push::kFull)
       return send_error(res, 429, "Too many requests: the translation queue is full, retry later");
     if (pushed == BatchingQueue::Push::kClosed) return send_error(res, 503, "the server is shutting down");
@@ -312,23 +475,31 @@ void HttpServer::Impl::handle_translate(const httplib::Request& req, httplib::Re
         return send_error(res, results[i].status, where + results[i].error);
       }
     }
-    return send_json(res, 200, translate_response(request, results, languages.source_code()));
+    return send_json(res, 200, translate_response(request, results, detected_language()));
   }
 
   auto events = std::make_shared<EventStream>();
-  const std::string detected = languages.source_code();
+  const json detected = detected_language();
   const BatchingQueue::Push pushed = service.submit(
       std::move(texts), translate_options,
-      [events, request, detected](std::vector<JobResult> results) {
+      [events, request, detected, work](std::vector<JobResult> unit_results) {
+        std::vector<JobResult> results;
+        try {
+          results = work->assemble(std::move(unit_results));
+        } catch (const std::exception& e) {
+          events->push(sse_event("error", {{"error", std::string("internal error: ") + e.what()}, {"status", 500}}), true);
+          return;
+        }
         if (!results.at(0).translation) {
           events->push(sse_event("error", {{"error", results[0].error}, {"status", results[0].status}}), true);
           return;
         }
         events->push(sse_event("final", translate_response(request, results, detected)), true);
       },
-      [events](size_t, std::string_view partial) {
-        return events->push(sse_event("partial", {{"translatedText", partial}}), false);
-      });
+      html ? TranslationService::Partial()  // a document is only whole at the end
+           : TranslationService::Partial([events](size_t, std::string_view partial) {
+               return events->push(sse_event("partial", {{"translatedText", partial}}), false);
+             }));
   if (pushed == BatchingQueue::Push::kFull)
     return send_error(res, 429, "Too many requests: the translation queue is full, retry later");
   if (pushed == BatchingQueue::Push::kClosed) return send_error(res, 503, "the server is shutting down");

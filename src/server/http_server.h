@@ -1,7 +1,8 @@
 #pragma once
 
-// The HTTP face of the server (cpp-httplib): LibreTranslate's POST /translate, GET /languages,
-// GET /health, GET /metrics and POST /translate/stream (server-sent events). httplib's own thread
+// The HTTP face of the server (cpp-httplib): LibreTranslate's POST /translate, POST /detect,
+// GET /languages, GET /frontend/settings, the translation page at / (src/server/web/), GET /health,
+// GET /metrics and POST /translate/stream (server-sent events). httplib's own thread
 // pool reads requests and writes responses, so a slow client holds one HTTP thread, never a
 // translation worker.
 #include <chrono>
@@ -24,6 +25,7 @@ struct HttpOptions {
   size_t http_threads = 64;         // connections served at once
   TranslateOptions base_options;    // server-wide options (max_new_tokens, ...)
   int default_num_beams = 1;        // the model's; `alternatives` raises it when needed
+  bool web = true;                  // serve the translation page at / (false: --no-web, 404)
 };
 
 class HttpServer {

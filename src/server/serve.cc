@@ -58,6 +58,7 @@ int serve(const ServeConfig& config, std::ostream& log) {
   http_options.http_threads = config.http_threads;
   if (!config.api_keys_file.empty()) http_options.api_keys = load_api_keys(config.api_keys_file);
   http_options.base_options.max_new_tokens = config.max_new_tokens;
+  http_options.web = config.web;
 
   TranslatorConfig translator_config;
   translator_config.decoder = config.decoder;
@@ -95,7 +96,8 @@ int serve(const ServeConfig& config, std::ostream& log) {
   });
   log << "opusrt serve: listening on http://" << config.host << ":" << port << " (model " << config.model.string()
       << ", " << service_options.workers << " workers, max batch " << config.max_batch << ", batch wait "
-      << config.batch_wait_ms << " ms" << (http_options.api_keys.empty() ? "" : ", API keys required") << ")"
+      << config.batch_wait_ms << " ms" << (http_options.api_keys.empty() ? "" : ", API keys required")
+      << (config.web ? ", web page at /" : ", no web page") << ")"
       << std::endl;
 
   int signal = 0;

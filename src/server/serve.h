@@ -33,6 +33,7 @@ struct ServeConfig {
   // Live speech over WebSocket (ws://host:stream_port/v1/stream, src/server/stream_server.h);
   // 0: off. Greedy LocalAgreement-2 sessions with the server's max_new_tokens.
   int stream_port = 0;
+  bool web = true;                  // the translation page at / (--no-web turns it off)
 };
 
 // Blocks until SIGTERM / SIGINT (which it blocks in the calling thread and every thread it

@@ -40,8 +40,7 @@ std::optional<RequestError> check_utf8(std::string_view field, std::string_view 
 }
 
 std::optional<RequestError> set_format(TranslateRequest& request, const std::string& format) {
-  if (format == "html") return RequestError{400, "Invalid request: format 'html' is not supported yet"};
-  if (format != "text") return bad("format must be 'text' or 'html'");
+  if (format != "text" && format != "html") return bad("format must be 'text' or 'html'");
   request.format = format;
   return std::nullopt;
 }
@@ -123,6 +122,10 @@ ParseResult parse_json(std::string_view body) {
   if (auto error = read_string(doc, "source", request.source)) return *error;
   if (auto error = read_string(doc, "target", request.target)) return *error;
   if (auto error = read_string(doc, "api_key", request.api_key)) return *error;
+  // The npm `libretranslate` client sends its key as "apiKey".
+  if (request.api_key.empty()) {
+    if (auto error = read_string(doc, "apiKey", request.api_key)) return *error;
+  }
   std::string format = "text";
   if (auto error = read_string(doc, "format", format)) return *error;
   if (auto error = set_format(request, format)) return *error;
@@ -143,7 +146,6 @@ ParseResult parse_json(std::string_view body) {
     if (error) return *error;
   }
   if (auto error = check_texts(request)) return *error;
-  if (request.source.empty()) request.source = "auto";
   return request;
 }
 
@@ -219,7 +221,6 @@ ParseResult parse_translate_fields(const std::vector<std::pair<std::string, std:
   if (!has_q) return bad("missing q parameter");
   if (auto error = set_format(request, format.empty() ? "text" : format)) return *error;
   if (auto error = check_texts(request)) return *error;
-  if (request.source.empty()) request.source = "auto";
   return request;
 }
 

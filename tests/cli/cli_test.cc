@@ -9,6 +9,8 @@
 #include <nlohmann/json.hpp>
 
 #include "cli_runner.h"
+#include "opusrt/html.h"
+#include "opusrt/translator.h"
 #include "test_env.h"
 #include "text/sentence_splitter.h"
 
@@ -26,6 +28,49 @@ TEST(Cli, HelpOnEveryCommand) {
   }
   EXPECT_NE(run_cli({"translate", "--help"}).out.find("--max-new-tokens"), std::string::npos);
   EXPECT_NE(run_cli({"translate", "--help"}).out.find("--decoder"), std::string::npos);
+}
+
+TEST(Cli, FormatHtmlTranslatesOneDocumentKeepingItsMarkup) {
+  const std::string html =
+      "<!DOCTYPE html>\n<html><body>\n<p class=\"x\">Good <b>morning</b>, everyone.</p>\n"
+      "<pre>keep  me</pre>\n<p translate=\"no\">Not this.</p>\n</body></html>\n";
+  const std::vector<std::string> flags = {"--model", tiny_model_dir().string(), "--max-new-tokens", "8",
+                                          "--target-lang", "cmn_Hant"};
+  std::vector<std::string> args = {"translate", "--format", "html"};
+  args.insert(args.end(), flags.begin(), flags.end());
+  const Result r = run_cli(args, html);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  // The library's answer, byte for byte (no newline added: the output is the document).
+  TranslateOptions options;
+  options.max_new_tokens = 8;
+  options.target_lang = "cmn_Hant";
+  const Translator translator(tiny_model_dir());
+  EXPECT_EQ(r.out, translate_html(translator, html, options));
+  EXPECT_NE(r.out.find("<p class=\"x\">"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("<pre>keep  me</pre>\n<p translate=\"no\">Not this.</p>\n</body></html>\n"), std::string::npos)
+      << r.out;
+
+  // From a file into a file.
+  const fs::path in = fs::temp_directory_path() / ("opusrt-html-" + std::to_string(::getpid()) + ".html");
+  const fs::path out = fs::path(in.string() + ".out");
+  std::ofstream(in, std::ios::binary) << html;
+  args.insert(args.end(), {"--input", in.string(), "--output-file", out.string()});
+  ASSERT_EQ(run_cli(args).exit_code, 0);
+  EXPECT_EQ(slurp(out), r.out);
+  fs::remove(in);
+  fs::remove(out);
+
+  // One document: line-oriented flags do not combine with it.
+  std::vector<std::string> stream = {"translate", "--format", "html", "--stream"};
+  stream.insert(stream.end(), flags.begin(), flags.end());
+  const Result refused = run_cli(stream, html);
+  EXPECT_NE(refused.exit_code, 0);
+  EXPECT_NE(refused.err.find("--format html"), std::string::npos) << refused.err;
+  std::vector<std::string> bad = {"translate", "--format", "html"};
+  bad.insert(bad.end(), flags.begin(), flags.end());
+  const Result invalid = run_cli(bad, "<p>caf\xC3</p>");
+  EXPECT_NE(invalid.exit_code, 0);
+  EXPECT_NE(invalid.err.find("UTF-8"), std::string::npos) << invalid.err;
 }
 
 TEST(Cli, MissingModelIsOneClearMessageAndNonZeroExit) {

@@ -121,8 +121,29 @@ TEST(ServerProcess, HelpListsTheServeFlags) {
   Process help({"serve", "--help"});
   EXPECT_EQ(help.wait(), 0);
   for (const char* flag : {"--model", "--host", "--port", "--workers", "--max-batch", "--batch-wait-ms", "--max-chars",
-                           "--api-keys", "--queue-size", "--threads"})
+                           "--api-keys", "--queue-size", "--threads", "--no-web"})
     EXPECT_NE(help.out().find(flag), std::string::npos) << flag << "\n" << help.out();
+}
+
+TEST(ServerProcess, PageAtRootAndNoWebTurnsItOff) {
+  for (const bool web : {true, false}) {
+    std::vector<std::string> args = {"serve", "--model", opusrt::test::tiny_model_dir().string(), "--port", "0"};
+    if (!web) args.push_back("--no-web");
+    Process server(args);
+    const std::optional<int> port = server.wait_for_port();
+    ASSERT_TRUE(port) << server.err();
+    EXPECT_NE(server.out().find(web ? "web page at /" : "no web page"), std::string::npos) << server.out();
+    httplib::Client http = client(*port);
+    const httplib::Result page = http.Get("/");
+    ASSERT_TRUE(page);
+    EXPECT_EQ(page->status, web ? 200 : 404);
+    if (web) {
+      EXPECT_NE(page->body.find("<title>opusrt"), std::string::npos);
+    }
+    EXPECT_EQ(http.Get("/languages")->status, 200);
+    server.signal(SIGTERM);
+    EXPECT_EQ(server.wait(), 0) << server.err();
+  }
 }
 
 TEST(ServerProcess, StartupErrorsExitNonZeroWithOneMessage) {

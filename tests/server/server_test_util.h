@@ -61,6 +61,7 @@ struct TestServerOptions {
   size_t max_chars = 10000;
   std::set<std::string> api_keys;
   std::optional<TranslateOptions> base_options;  // default: max_new_tokens kMaxNewTokens
+  bool web = true;
 };
 
 // The whole server in this process (no signals): metrics, workers, HTTP on 127.0.0.1:<free port>.
@@ -109,6 +110,7 @@ class TestServer {
     HttpOptions http;
     http.max_chars = options.max_chars;
     http.api_keys = options.api_keys;
+    http.web = options.web;
     http.http_threads = 32;
     http.base_options.max_new_tokens = kMaxNewTokens;
     if (options.base_options) http.base_options = *options.base_options;

@@ -41,14 +41,14 @@ TEST(ServerRequest, JsonWithEveryField) {
 
 TEST(ServerRequest, JsonDefaults) {
   const TranslateRequest r = parse_ok(R"({"q": "Hi", "unknown_field": [1, 2]})");
-  EXPECT_EQ(r.source, "auto");
+  EXPECT_EQ(r.source, "");  // translated as "auto", without detectedLanguage
   EXPECT_EQ(r.target, "");
   EXPECT_EQ(r.format, "text");
   EXPECT_EQ(r.alternatives, 0);
   EXPECT_EQ(r.api_key, "");
-  // null is "not given"; an empty source is "auto"
+  // null is "not given", as is an empty source
   const TranslateRequest nulls = parse_ok(R"({"q": "Hi", "source": "", "target": null, "alternatives": null})");
-  EXPECT_EQ(nulls.source, "auto");
+  EXPECT_EQ(nulls.source, "");
   EXPECT_EQ(nulls.alternatives, 0);
 }
 
@@ -151,12 +151,21 @@ TEST(ServerRequest, AlternativesOutOfRangeIs400) {
   EXPECT_EQ(parse_error("q=a&alternatives=x", "application/x-www-form-urlencoded").status, 400);
 }
 
-TEST(ServerRequest, HtmlFormatIsNotSupportedYet) {
-  const RequestError html = parse_error(R"({"q": "<b>a</b>", "format": "html"})");
-  EXPECT_EQ(html.status, 400);
-  EXPECT_NE(html.message.find("not supported yet"), std::string::npos) << html.message;
-  EXPECT_EQ(parse_error("q=a&format=html", "application/x-www-form-urlencoded").status, 400);
-  EXPECT_EQ(parse_error(R"({"q": "a", "format": "markdown"})").status, 400);
+TEST(ServerRequest, ApiKeyAlsoAsTheNpmClientSpellsIt) {
+  EXPECT_EQ(parse_ok(R"({"q": "a", "apiKey": "k1"})").api_key, "k1");
+  EXPECT_EQ(parse_ok(R"({"q": "a", "api_key": "k2", "apiKey": "k1"})").api_key, "k2");
+  EXPECT_EQ(parse_ok(R"({"q": "a", "api_key": "", "apiKey": ""})").api_key, "");
+  EXPECT_EQ(parse_error(R"({"q": "a", "apiKey": 5})").status, 400);
+}
+
+TEST(ServerRequest, FormatIsTextOrHtml) {
+  EXPECT_EQ(parse_ok(R"({"q": "<b>a</b>", "format": "html"})").format, "html");
+  EXPECT_EQ(parse_ok("q=a&format=html", "application/x-www-form-urlencoded").format, "html");
+  EXPECT_EQ(parse_ok("q=a&format=", "application/x-www-form-urlencoded").format, "text");
+  EXPECT_EQ(parse_ok(R"({"q": "a", "format": null})").format, "text");
+  const RequestError markdown = parse_error(R"({"q": "a", "format": "markdown"})");
+  EXPECT_EQ(markdown.status, 400);
+  EXPECT_NE(markdown.message.find("'text' or 'html'"), std::string::npos) << markdown.message;
 }
 
 TEST(ServerRequest, InvalidUtf8Is400) {

@@ -37,6 +37,7 @@ struct TranslateArgs {
   std::string output = "text";
   std::string input;
   std::string input_format = "text";
+  std::string format = "text";  // html: the whole input is one HTML document
   int threads = 0;
 };
 void add_translate_options(CLI::App& app, TranslateArgs& args);
@@ -74,6 +75,7 @@ struct ServeArgs {
   std::optional<int64_t> max_new_tokens;
   int drain_timeout = 60;
   int stream_port = 0;
+  bool no_web = false;
 };
 void add_serve_options(CLI::App& app, ServeArgs& args);
 int run_serve(const ServeArgs& args);

@@ -47,6 +47,7 @@ void add_serve_options(CLI::App& app, ServeArgs& args) {
   app.add_option("--drain-timeout", args.drain_timeout, "Seconds SIGTERM waits for requests in flight")
       ->check(CLI::NonNegativeNumber)
       ->capture_default_str();
+  app.add_flag("--no-web", args.no_web, "Do not serve the translation page at / (the API only)");
 }
 
 int run_serve(const ServeArgs& args) {
@@ -66,6 +67,7 @@ int run_serve(const ServeArgs& args) {
   config.max_new_tokens = args.max_new_tokens;
   config.drain_timeout = std::chrono::seconds(args.drain_timeout);
   config.stream_port = args.stream_port;
+  config.web = !args.no_web;
   return server::serve(config, std::cout);
 }
 

@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "commands.h"
+#include "opusrt/html.h"
 #include "opusrt/hub.h"
 #include "opusrt/translator.h"
 #include "opusrt/utf8.h"
@@ -77,6 +78,11 @@ void add_translate_options(CLI::App& app, TranslateArgs& args) {
       ->check(CLI::IsMember({"text", "jsonl"}));
   app.add_option("--threads", args.threads, "ONNX Runtime intra-op threads (0: one per physical core)")
       ->check(CLI::NonNegativeNumber);
+  app.add_option("--format", args.format,
+                 "text: line by line (default); html: the whole input is one HTML document, its text translated "
+                 "and its markup kept (script, style, code, pre and translate=\"no\" untouched); the output is the "
+                 "document")
+      ->check(CLI::IsMember({"text", "html"}));
 }
 
 namespace {
@@ -307,6 +313,28 @@ int run_translate(const TranslateArgs& args) {
                                                                           : "auto");
 
   Output output(args.output_file);
+  if (args.format == "html") {
+    if (args.stream || args.output == "jsonl" || args.input_format == "jsonl")
+      throw Error("--format html translates one document: it does not combine with --stream, --output jsonl or "
+                  "--input-format jsonl");
+    std::ifstream file;
+    if (!args.input.empty()) {
+      file.open(args.input, std::ios::binary);
+      if (!file) throw Error(args.input + ": cannot open file");
+    }
+    std::istream& in = args.input.empty() ? std::cin : file;
+    const std::string document{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+    if (in.bad()) throw Error((args.input.empty() ? std::string("stdin") : args.input) + ": cannot read");
+    const std::string html = args.replace_invalid ? replace_invalid_utf8(document) : document;
+    try {
+      output.stream() << translate_html(translator, html, options, split, static_cast<size_t>(args.batch_size));
+    } catch (const Error& e) {
+      throw Error((args.input.empty() ? std::string("stdin") : args.input) + ": " + e.what());
+    }
+    output.stream().flush();
+    output.commit();
+    return 0;
+  }
   LineWriter writer(args, output.stream());
   TokenCallback on_token;
   if (args.stream) {
