@@ -32,7 +32,7 @@ FROM debian:12-slim AS runtime
 ENV DEBIAN_FRONTEND=noninteractive
 RUN apt-get update -qq \
  && apt-get install -y -qq --no-install-recommends \
-      libsentencepiece0 libicu72 libcurl4 libcpp-httplib0.11 libprometheus-cpp-core1.0 libssl3 \
+      libsentencepiece0 libicu72 libcurl4 libcpp-httplib0.11 libprometheus-cpp-core1.0 libssl3 libgumbo1 \
       libstdc++6 libgcc-s1 ca-certificates curl \
  && rm -rf /var/lib/apt/lists/*
 RUN groupadd --system --gid 10001 opusrt \
