@@ -18,6 +18,7 @@ APT_PACKAGES=(
   libcurl4-openssl-dev
   libcpp-httplib-dev prometheus-cpp-dev
   python3-numpy python3-onnx python3-sentencepiece
+  python3-torch python3-matplotlib libopenblas0-serial
   nodejs npm
 )
 
