@@ -31,6 +31,10 @@ int main(int argc, char** argv) {
   CLI::App* bench = app.add_subcommand("bench", "Measure speed: encoder, decoder steps, tokens/s, cache vs recompute, bandwidth floor");
   opusrt::cli::add_bench_options(*bench, bench_args);
 
+  opusrt::cli::EvalArgs eval_args;
+  CLI::App* eval = app.add_subcommand("eval", "Translate a test set and score it: chrF2 and BLEU (sacreBLEU's), tokens/s");
+  opusrt::cli::add_eval_options(*eval, eval_args);
+
   CLI11_PARSE(app, argc, argv);
   try {
     if (translate->parsed()) return opusrt::cli::run_translate(translate_args);
@@ -38,6 +42,7 @@ int main(int argc, char** argv) {
     if (bench->parsed()) return opusrt::cli::run_bench(bench_args);
     if (serve->parsed()) return opusrt::cli::run_serve(serve_args);
     if (download->parsed()) return opusrt::cli::run_download(download_args);
+    if (eval->parsed()) return opusrt::cli::run_eval(eval_args);
   } catch (const opusrt::Error& e) {
     std::cerr << "opusrt: " << e.what() << "\n";
     return 1;
