@@ -41,7 +41,7 @@ def main():
     if train:
         top = ax.secondary_xaxis("top", functions=(
             lambda s: s * train[-1][1] / max(train[-1][0], 1), lambda m: m * max(train[-1][0], 1) / max(train[-1][1], 1e-9)))
-        top.set_xlabel("minutes on one CPU core")
+        top.set_xlabel("wall-clock minutes (at the run's average pace; one shared core)")
     ax.legend()
     fig.tight_layout()
     fig.savefig(args.out)
