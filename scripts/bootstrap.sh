@@ -18,6 +18,7 @@ APT_PACKAGES=(
   libcurl4-openssl-dev libssl-dev
   libcpp-httplib-dev prometheus-cpp-dev libboost-dev
   python3-numpy python3-onnx python3-sentencepiece
+  python3-torch python3-matplotlib libopenblas0-serial
   nodejs npm
   haproxy curl jq
   # The page's browser test (tests/web/page.test.mjs) drives Debian's chromium; HTML is parsed by gumbo.

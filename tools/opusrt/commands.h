@@ -115,4 +115,20 @@ struct BenchArgs {
 void add_bench_options(CLI::App& app, BenchArgs& args);
 int run_bench(const BenchArgs& args);
 
+struct EvalArgs {
+  std::string model;
+  std::string source;
+  std::string reference;
+  std::string target_lang;
+  std::optional<int> beams;
+  std::optional<int64_t> max_new_tokens;
+  std::vector<std::string> variants;
+  int batch_size = 16;
+  int threads = 0;
+  std::string json;
+  std::string output;
+};
+void add_eval_options(CLI::App& app, EvalArgs& args);
+int run_eval(const EvalArgs& args);
+
 }  // namespace opusrt::cli

@@ -35,6 +35,10 @@ int main(int argc, char** argv) {
   CLI::App* stream = app.add_subcommand("stream", "Live speech: translate growing partial transcripts (JSON lines) incrementally");
   opusrt::cli::add_stream_options(*stream, stream_args);
 
+  opusrt::cli::EvalArgs eval_args;
+  CLI::App* eval = app.add_subcommand("eval", "Translate a test set and score it: chrF2 and BLEU (sacreBLEU's), tokens/s");
+  opusrt::cli::add_eval_options(*eval, eval_args);
+
   CLI11_PARSE(app, argc, argv);
   try {
     if (translate->parsed()) return opusrt::cli::run_translate(translate_args);
@@ -43,6 +47,7 @@ int main(int argc, char** argv) {
     if (stream->parsed()) return opusrt::cli::run_stream(stream_args);
     if (serve->parsed()) return opusrt::cli::run_serve(serve_args);
     if (download->parsed()) return opusrt::cli::run_download(download_args);
+    if (eval->parsed()) return opusrt::cli::run_eval(eval_args);
   } catch (const opusrt::Error& e) {
     std::cerr << "opusrt: " << e.what() << "\n";
     return 1;
