@@ -19,6 +19,7 @@ APT_PACKAGES=(
   libcpp-httplib-dev prometheus-cpp-dev
   python3-numpy python3-onnx python3-sentencepiece
   nodejs npm
+  cargo  # Debian's cargo + rustc 1.63: the Rust crate's tests (bindings/rust)
 )
 
 need_apt=()

@@ -195,12 +195,19 @@ std::string utf8_string(const char* text, const char* function, const char* name
   return std::string(view);
 }
 
-// The C callback as the C++ API's TokenCallback; empty when there is none.
+// The C callback as the C++ API's TokenCallback; empty when there is none. Once the callback
+// returned 0 for a text it is not called for that text again: beam search streams a text's tokens
+// after its search finished, when the library has nothing left to stop, and would go on calling.
 opusrt::TokenCallback token_callback(opusrt_token_callback callback, void* user_data) {
   if (callback == nullptr) return {};
-  return [callback, user_data](size_t index, int64_t token, std::string_view partial) {
+  auto stopped = std::make_shared<std::vector<bool>>();  // by text index
+  return [callback, user_data, stopped](size_t index, int64_t token, std::string_view partial) {
+    if (index < stopped->size() && (*stopped)[index]) return false;
     const std::string terminated(partial);  // the header promises a NUL-terminated string
-    return callback(user_data, index, token, terminated.c_str(), terminated.size()) != 0;
+    if (callback(user_data, index, token, terminated.c_str(), terminated.size()) != 0) return true;
+    if (index >= stopped->size()) stopped->resize(index + 1, false);
+    (*stopped)[index] = true;
+    return false;
   };
 }
 

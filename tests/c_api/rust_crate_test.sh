@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# ctest rust_crate: installs opusrt into a temporary prefix and runs the Rust crate's tests
+# (bindings/rust: unit tests, tests/, doc tests, and a build of examples/) with Debian's
+# cargo/rustc (1.63, the crate's minimum; scripts/bootstrap.sh installs them), offline, against
+# that prefix alone, found through pkg-config; then runs the example; then checks OPUSRT_DIR.
+#   rust_crate_test.sh BUILD_DIR SOURCE_DIR MODEL_DIR "SANITIZER_FLAGS"
+set -euo pipefail
+build="$1" source="$2" model="$3" flags="${4:-}"
+work="$(mktemp -d "${TMPDIR:-/tmp}/opusrt-rust.XXXXXX")"
+trap 'rm -rf "$work"' EXIT
+unset LD_LIBRARY_PATH OPUSRT_DIR
+fail() { echo "FAIL: $*" >&2; exit 1; }
+step() { echo "-- $*"; }
+
+# Debian's toolchain explicitly: a rustup cargo earlier on PATH would also pick its own rustc.
+cargo=/usr/bin/cargo
+[ -x "$cargo" ] && [ -x /usr/bin/rustc ] || fail "Debian's cargo/rustc are not installed (bash scripts/bootstrap.sh installs them)"
+export RUSTC=/usr/bin/rustc RUSTDOC=/usr/bin/rustdoc
+export CARGO_HOME="$work/cargo-home"          # nothing from the user's ~/.cargo (config, registry)
+export CARGO_TARGET_DIR="$work/target"        # nothing written into the source tree
+export CARGO_BUILD_JOBS="${CARGO_BUILD_JOBS:-2}"
+echo "$("$cargo" --version); $(/usr/bin/rustc --version)"
+if [ -n "$flags" ]; then
+  # The sanitizer build's library needs the sanitizer runtimes in the program that loads it.
+  rustflags=""
+  for f in $flags; do rustflags+=" -C link-arg=$f"; done
+  export RUSTFLAGS="$rustflags" RUSTDOCFLAGS="$rustflags"
+fi
+
+step "cmake --install $build --prefix $work/prefix"
+cmake --install "$build" --prefix "$work/prefix" > "$work/install.log" || fail "install failed: $(cat "$work/install.log")"
+export PKG_CONFIG_PATH="$work/prefix/lib/pkgconfig"
+
+# A copy of the crate: the tests must not depend on the build tree, and cargo writes Cargo.lock.
+cp -r "$source/bindings/rust" "$work/crate"
+rm -rf "$work/crate/target" "$work/crate/Cargo.lock"
+cd "$work/crate"
+
+step "cargo test --offline (pkg-config finds $work/prefix)"
+OPUSRT_TEST_MODEL="$model" "$cargo" test --offline --all-targets 2>&1 | tee "$work/test.log" || fail "cargo test failed"
+passed="$(grep -oE 'test result: ok\. [0-9]+ passed' "$work/test.log" | awk '{ n += $4 } END { print n + 0 }')"
+[ "$passed" -ge 10 ] || fail "only $passed tests passed"
+OPUSRT_TEST_MODEL="$model" "$cargo" test --offline --doc 2>&1 | tee "$work/doc.log" || fail "cargo test --doc failed"
+
+step "the example: one translator, one worker per stream"
+"$cargo" run --offline --quiet --example translate -- "$model" "Hello world. Good morning!" "Where is the station?" \
+  > "$work/example.out" 2> "$work/example.err" || fail "the example failed: $(cat "$work/example.err")"
+grep -q "^\[stream 0\] " "$work/example.out" && grep -q "^\[stream 1\] " "$work/example.out" ||
+  fail "the example printed: $(cat "$work/example.out")"
+grep -q "^\[stream 1 unit 0\] " "$work/example.err" || fail "the example streamed nothing: $(cat "$work/example.err")"
+if "$cargo" run --offline --quiet --example translate -- /nonexistent/model 2> "$work/missing.err"; then
+  fail "the example loaded a missing model"
+fi
+grep -q "Model: .*/nonexistent/model" "$work/missing.err" || fail "example error: $(cat "$work/missing.err")"
+
+step "OPUSRT_DIR instead of pkg-config"
+unset PKG_CONFIG_PATH
+rm -rf "$CARGO_TARGET_DIR"
+OPUSRT_DIR="$work/prefix" OPUSRT_TEST_MODEL="$model" "$cargo" test --offline --test translate missing_model \
+  > "$work/dir.log" 2>&1 || fail "with OPUSRT_DIR: $(cat "$work/dir.log")"
+if OPUSRT_DIR="$work/nowhere" "$cargo" build --offline > "$work/nowhere.log" 2>&1; then fail "built without a library"; fi
+grep -q "OPUSRT_DIR=$work/nowhere: no libopusrt.so" "$work/nowhere.log" || fail "build.rs error: $(cat "$work/nowhere.log")"
+echo "rust_crate: ok"
