@@ -773,6 +773,7 @@ impl Drop for Config {
     }
 }
 
+#[derive(Debug)]
 struct Options(NonNull<sys::opusrt_options>);
 
 impl Options {
@@ -849,10 +850,10 @@ impl ResultHandle {
                 };
                 return Ok(Err(Error::new(Status::from_raw(status), message)));
             }
-            let mut text: *const c_char = ptr::null();
+            let mut pointer: *const c_char = ptr::null();
             let mut length = 0usize;
-            check(sys::opusrt_result_text(r, i, &mut text, &mut length))?;
-            let text = copy_text(text, length);
+            check(sys::opusrt_result_text(r, i, &mut pointer, &mut length))?;
+            let text = copy_text(pointer, length);
             let mut source: *const c_char = ptr::null();
             check(sys::opusrt_result_source_text(r, i, &mut source, &mut length))?;
             let source_text = copy_text(source, length);
@@ -874,8 +875,8 @@ impl ResultHandle {
             check(sys::opusrt_result_n_best_count(r, i, &mut hypotheses))?;
             let mut n_best = Vec::with_capacity(hypotheses);
             for rank in 0..hypotheses {
-                check(sys::opusrt_result_n_best_text(r, i, rank, &mut text, &mut length))?;
-                let hypothesis_text = copy_text(text, length);
+                check(sys::opusrt_result_n_best_text(r, i, rank, &mut pointer, &mut length))?;
+                let hypothesis_text = copy_text(pointer, length);
                 check(sys::opusrt_result_n_best_output_ids(r, i, rank, &mut ids, &mut count))?;
                 let hypothesis_ids = copy_ids(ids, count);
                 let mut hypothesis_score = 0f64;
