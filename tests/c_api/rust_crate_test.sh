@@ -53,6 +53,15 @@ if "$cargo" run --offline --quiet --example translate -- /nonexistent/model 2> "
 fi
 grep -q "Model: .*/nonexistent/model" "$work/missing.err" || fail "example error: $(cat "$work/missing.err")"
 
+step "the README's \"Use from Rust\" program"
+awk '/^## Use from Rust$/ { section = 1 } section && /^```rust$/ { inside = 1; next } inside && /^```$/ { exit } inside' \
+  "$source/README.md" > "$work/crate/examples/readme.rs"
+[ -s "$work/crate/examples/readme.rs" ] || fail "no Rust program in the README's \"Use from Rust\""
+"$cargo" run --offline --quiet --example readme -- "$model" > "$work/readme.out" 2> "$work/readme.err" ||
+  fail "the README's Rust program failed: $(cat "$work/readme.err")"
+[ "$(grep -cE '^-[0-9]+\.[0-9]{3} ' "$work/readme.out")" -eq 4 ] || fail "the README's Rust program: $(cat "$work/readme.out")"
+grep -q '^\.\.\. ' "$work/readme.err" || fail "the README's Rust program streamed nothing: $(cat "$work/readme.err")"
+
 step "OPUSRT_DIR instead of pkg-config"
 unset PKG_CONFIG_PATH
 rm -rf "$CARGO_TARGET_DIR"
