@@ -10,7 +10,6 @@
 #include <memory>
 #include <new>
 #include <optional>
-#include <span>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -162,12 +161,10 @@ opusrt_options* checked_options(opusrt_options* options, const char* function) {
 
 // Count settings: >= 1 sets, 0 unsets, negative is an error.
 template <typename Int, typename Field>
-void set_count(opusrt_options* options, Int value, Field& field, const char* function, const char* name,
-               int64_t cap) {
+void set_count(Int value, Field& field, const char* function, const char* name, int64_t cap) {
   if (value < 0)
     fail(OPUSRT_ERROR_INVALID_ARGUMENT, std::string(function) + ": " + name + " must be >= 1 (0 unsets it), got " +
                                             std::to_string(value));
-  (void)options;
   if (value == 0) {
     field.reset();
   } else {
@@ -378,7 +375,7 @@ opusrt_status opusrt_options_unset(opusrt_options* options, const char* name) {
 opusrt_status opusrt_options_set_max_new_tokens(opusrt_options* options, int64_t max_new_tokens) {
   return guard(OPUSRT_ERROR_INVALID_ARGUMENT, [&] {
     const char* f = "opusrt_options_set_max_new_tokens";
-    set_count(options, max_new_tokens, checked_options(options, f)->options.max_new_tokens, f, "max_new_tokens",
+    set_count(max_new_tokens, checked_options(options, f)->options.max_new_tokens, f, "max_new_tokens",
               kMaxTokensCap);
   });
 }
@@ -386,7 +383,7 @@ opusrt_status opusrt_options_set_max_new_tokens(opusrt_options* options, int64_t
 opusrt_status opusrt_options_set_num_beams(opusrt_options* options, int32_t num_beams) {
   return guard(OPUSRT_ERROR_INVALID_ARGUMENT, [&] {
     const char* f = "opusrt_options_set_num_beams";
-    set_count(options, num_beams, checked_options(options, f)->options.num_beams, f, "num_beams", INT32_MAX);
+    set_count(num_beams, checked_options(options, f)->options.num_beams, f, "num_beams", INT32_MAX);
   });
 }
 
@@ -416,7 +413,7 @@ opusrt_status opusrt_options_set_early_stopping(opusrt_options* options, opusrt_
 opusrt_status opusrt_options_set_num_return_sequences(opusrt_options* options, int32_t num_return_sequences) {
   return guard(OPUSRT_ERROR_INVALID_ARGUMENT, [&] {
     const char* f = "opusrt_options_set_num_return_sequences";
-    set_count(options, num_return_sequences, checked_options(options, f)->options.num_return_sequences, f,
+    set_count(num_return_sequences, checked_options(options, f)->options.num_return_sequences, f,
               "num_return_sequences", INT32_MAX);
   });
 }
