@@ -89,13 +89,17 @@ bool Generator::finished() const { return search_->finished(); }
 bool Generator::finished(int64_t sentence) const { return search_->finished(sentence); }
 
 StepLogits Generator::run_prompts() {
-  if (!prefill_token_by_token_) return decoder_->prefill(prompt_ids_, prompt_length_);
+  if (!prefill_token_by_token_) {
+    ++decoder_runs_;
+    return decoder_->prefill(prompt_ids_, prompt_length_);
+  }
   // The oracle: position by position, as a decoder without prefill would force the prefix.
   StepLogits logits;
   std::vector<int64_t> column(static_cast<size_t>(sentences_));
   for (int64_t position = 0; position < prompt_length_; ++position) {
     for (int64_t s = 0; s < sentences_; ++s) column[s] = prompt_ids_[s * prompt_length_ + position];
     logits = decoder_->step(column);
+    ++decoder_runs_;
   }
   return logits;
 }
@@ -103,7 +107,13 @@ StepLogits Generator::run_prompts() {
 std::span<const TokenEvent> Generator::step() {
   events_.clear();
   if (search_->finished()) return events_;
-  StepLogits logits = steps_ == 0 ? run_prompts() : decoder_->step(search_->next_tokens());
+  StepLogits logits;
+  if (steps_ == 0) {
+    logits = run_prompts();
+  } else {
+    logits = decoder_->step(search_->next_tokens());
+    ++decoder_runs_;
+  }
   if (observer_) observer_(steps_, logits, search_->row_sentences());
   ++steps_;
   search_->advance(logits, processors_, *decoder_, events_);
@@ -158,7 +168,7 @@ SearchResult generate(const DecoderGraphs& graphs, const ModelConfig& model, Enc
         }
       }
     }
-    result.steps += generator.steps();
+    result.steps += generator.decoder_runs();
     for (size_t i = 0; i < members.size(); ++i)
       result.hypotheses[members[i]] = generator.hypotheses(static_cast<int64_t>(i));
   }

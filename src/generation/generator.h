@@ -68,7 +68,8 @@ class Generator {
   int64_t sentences() const { return sentences_; }
   int64_t prompt_length() const { return prompt_length_; }
   int64_t max_length() const { return max_length_; }
-  int64_t steps() const { return steps_; }
+  int64_t steps() const { return steps_; }                // step() calls that ran the decoder
+  int64_t decoder_runs() const { return decoder_runs_; }  // the prefill is one (token by token: one per prompt token)
   const DecoderState& decoder() const { return *decoder_; }
   // Sees every decoder run's raw logits (tests, diagnostics).
   void observe_steps(StepObserver observer) { observer_ = std::move(observer); }
@@ -84,6 +85,7 @@ class Generator {
   int64_t prompt_length_ = 1;
   int64_t max_length_ = 0;
   int64_t steps_ = 0;
+  int64_t decoder_runs_ = 0;
   bool prefill_token_by_token_ = false;
   std::vector<TokenEvent> events_;
   StepObserver observer_;

@@ -57,6 +57,28 @@ TEST(Cli, OneOutputLinePerInputLineAndEmptyStaysEmpty) {
 
 // --maxi-batch reads lines ahead and batches them by length; what comes out, and in which order,
 // is the same as batching in input order, and as translating line by line.
+TEST(Cli, PrefixWithSplitSentencesForcesTheFirstUnitOnly) {
+  // The bug a new user hit: --prefix forced X at the start of every sentence's translation.
+  const Result r = run_cli({"translate", "--model", tiny_model_dir().string(), "--max-new-tokens", "8", "--beams", "1",
+                            "--split", "sentences", "--prefix", "你好", "--output", "jsonl"},
+                           "Open the file. Save it now. Close the window.\n");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const nlohmann::json line = nlohmann::json::parse(r.out);
+  const auto& segments = line["segments"];
+  ASSERT_EQ(segments.size(), 3u) << r.out;
+  const Result free = run_cli({"translate", "--model", tiny_model_dir().string(), "--max-new-tokens", "8", "--beams", "1",
+                               "--split", "sentences", "--output", "jsonl"},
+                              "Open the file. Save it now. Close the window.\n");
+  ASSERT_EQ(free.exit_code, 0) << free.err;
+  const nlohmann::json free_line = nlohmann::json::parse(free.out);
+  const auto& free_segments = free_line["segments"];
+  const auto forced = segments[0]["output_ids"].get<std::vector<int64_t>>();
+  const auto unforced = free_segments[0]["output_ids"].get<std::vector<int64_t>>();
+  EXPECT_NE(forced, unforced);
+  EXPECT_TRUE(segments[0]["text"].get<std::string>().starts_with("你好")) << segments[0].dump();
+  for (size_t i = 1; i < 3; ++i) EXPECT_EQ(segments[i]["output_ids"], free_segments[i]["output_ids"]) << "segment " << i;
+}
+
 TEST(Cli, MaxiBatchSortsByLengthButKeepsOutputOrder) {
   std::string input;
   const char* words[] = {"time", "world", "hello", "is", "what", "the", "good", "day"};

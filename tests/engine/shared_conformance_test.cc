@@ -36,6 +36,34 @@ TEST_P(SharedConformance, GreedyOutputIdsAndTextOfAllCases) {
   }
 }
 
+// A forced prefix is transformers' generate(decoder_input_ids=[[start] + prefix], num_beams=1):
+// greedy search then continues from the prefix, so forcing the first k tokens transformers
+// chose must give back transformers' whole output (for outputs that ended with eos before the
+// max_new_tokens cut, which counts after the prefix).
+TEST_P(SharedConformance, GreedyWithItsOwnFirstTokensForcedGivesTransformersOutput) {
+  OPUSRT_REQUIRE_SHARED_MODEL(dir);
+  const nlohmann::json reference = read_reference_json(dir);
+  TranslatorConfig config;
+  config.decoder = GetParam();
+  const Translator translator(dir, config);
+  size_t checked = 0;
+  for (const auto& c : reference["cases"]) {
+    const auto expected = c["greedy"]["output_ids"].get<std::vector<int64_t>>();
+    if (expected.size() >= 41) continue;  // cut by max_new_tokens, not ended by the model
+    for (size_t k : {size_t{1}, expected.size() / 2}) {
+      if (k < 1 || k + 1 >= expected.size()) continue;
+      SCOPED_TRACE("case " + std::to_string(c["index"].get<int>()) + ", " + std::to_string(k) + " tokens forced");
+      TranslateOptions options;
+      options.max_new_tokens = 40;
+      options.num_beams = 1;
+      options.target_prefix_ids.assign(expected.begin() + 1, expected.begin() + 1 + static_cast<std::ptrdiff_t>(k));
+      EXPECT_EQ(translator.translate(c["text"].get<std::string>(), options).output_ids, expected);
+      ++checked;
+    }
+  }
+  EXPECT_GE(checked, 10u);
+}
+
 TEST_P(SharedConformance, BeamOutputIdsScoresAndNBestOfAllCases) {
   OPUSRT_REQUIRE_SHARED_MODEL(dir);
   const nlohmann::json reference = read_reference_json(dir);

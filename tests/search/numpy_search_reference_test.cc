@@ -2,7 +2,9 @@
 // reference of transformers 4.36 generate() (scripts/fixtures/marian_search.py), on the tiny
 // fixture: search_reference.json holds 20 inputs x num_beams {2,4,5} x length_penalty
 // {0.6,1,1.5} x early_stopping {true,false,never}, n-best lists, each processor on its own
-// (greedy and beam), and warped sampling distributions.
+// (greedy and beam), a forced target prefix given as generate(decoder_input_ids=[[start] +
+// prefix]) (greedy and beam: the prefix is not scored, max/min_new_tokens count after it), and
+// warped sampling distributions.
 #include <fstream>
 #include <set>
 
@@ -42,6 +44,8 @@ TranslateOptions options_from(const nlohmann::json& params) {
   options.no_repeat_ngram_size = params["no_repeat_ngram_size"].get<int64_t>();
   options.bad_words_ids = params["bad_words_ids"].get<std::vector<std::vector<int64_t>>>();
   options.suppress_tokens = params["suppress_tokens"].get<std::vector<int64_t>>();
+  if (params.contains("target_prefix_ids"))
+    options.target_prefix_ids = params["target_prefix_ids"].get<std::vector<int64_t>>();
   EXPECT_EQ(params["min_length"].get<int64_t>(), 0) << "min_length comes from generation_config only";
   return options;
 }
@@ -93,6 +97,9 @@ TEST(NumpySearchReference, BeamAndGreedyCasesMatch) {
     ++checked;
   }
   EXPECT_GE(checked, 20u * 3u * 3u * 2u);
+  size_t prefix_cases = 0;
+  for (const auto& c : search_reference()["cases"]) prefix_cases += c["processor"] == "target_prefix" && !fragile(c);
+  EXPECT_GE(prefix_cases, 30u);  // every one of them checked above
   EXPECT_GT(processor_cases_that_differ, 10u);  // the processors really changed outputs
 }
 

@@ -380,6 +380,68 @@ TEST(ServerHttp, StreamYieldsPartialsThenTheFinalText) {
   EXPECT_EQ(with_alternatives.back().data["alternatives"].size(), 1u);
 }
 
+// A streaming client that leaves stops the decoding of its text: the worker does not generate
+// the rest (greedy, forced to 250 tokens unless stopped).
+TEST(ServerHttp, AStreamingClientThatLeavesStopsItsDecoding) {
+  TestServerOptions options;
+  TranslateOptions forced;
+  forced.num_beams = 1;
+  forced.max_new_tokens = 250;
+  forced.min_new_tokens = 250;
+  options.base_options = forced;
+  TestServer server(options);
+  httplib::Client client = server.client();
+  size_t received = 0;
+  const std::string body = nlohmann::json({{"q", "The weather is nice today."}, {"target", "zh"}}).dump();
+  httplib::Request request;
+  request.method = "POST";
+  request.path = "/translate/stream";
+  request.body = body;
+  request.set_header("Content-Type", "application/json");
+  request.content_receiver = [&](const char*, size_t, uint64_t, uint64_t) {
+    return ++received < 2;  // leave after the first chunk
+  };
+  client.send(request);  // ends with an error: the receiver cancelled
+  EXPECT_GE(received, 1u);
+  // The job ends (stopped) and records its tokens; poll the metrics for it.
+  httplib::Client metrics = server.client();
+  double tokens = 0;
+  for (int attempt = 0; attempt < 600 && tokens == 0; ++attempt) {
+    const httplib::Result m = metrics.Get("/metrics");
+    ASSERT_TRUE(m);
+    const size_t at = m->body.find("\nopusrt_generated_tokens_total ");
+    if (at != std::string::npos) tokens = std::stod(m->body.substr(at + 31));
+    if (tokens == 0) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  EXPECT_GT(tokens, 0);
+  EXPECT_LT(tokens, 250) << "decoding ran on after the client left";
+}
+
+TEST(ServerService, APartialCallbackReturningFalseStopsThatTextOnly) {
+  TestServer server;
+  auto options = std::make_shared<TranslateOptions>();
+  options->num_beams = 1;
+  options->max_new_tokens = 30;
+  options->min_new_tokens = 30;
+  auto promise = std::make_shared<std::promise<std::vector<JobResult>>>();
+  std::vector<size_t> partials(2, 0);
+  std::mutex mutex;
+  const auto pushed = server.service().submit(
+      {"Open the file.", "Close the window."}, options,
+      [promise](std::vector<JobResult> results) { promise->set_value(std::move(results)); },
+      [&](size_t index, std::string_view) {
+        std::lock_guard<std::mutex> lock(mutex);
+        return ++partials[index] < 5 || index == 1;  // text 0's client leaves at its 5th token
+      });
+  ASSERT_EQ(pushed, BatchingQueue::Push::kAccepted);
+  const std::vector<JobResult> results = promise->get_future().get();
+  ASSERT_TRUE(results[0].translation && results[1].translation);
+  EXPECT_TRUE(results[0].translation->stopped);
+  EXPECT_EQ(results[0].translation->output_ids.size(), 1u + 5u);
+  EXPECT_FALSE(results[1].translation->stopped);
+  EXPECT_EQ(results[1].translation->output_ids.size(), 1u + 30u);
+}
+
 TEST(ServerHttp, StreamingAndPlainRequestsShareBatchesCorrectly) {
   // Streams and plain requests with equal options may share a batch: each gets its own text.
   const std::vector<std::string> sentences = corpus_sentences(8);

@@ -60,6 +60,7 @@ struct TestServerOptions {
   size_t queue_size = 1024;
   size_t max_chars = 10000;
   std::set<std::string> api_keys;
+  std::optional<TranslateOptions> base_options;  // default: max_new_tokens kMaxNewTokens
 };
 
 // The whole server in this process (no signals): metrics, workers, HTTP on 127.0.0.1:<free port>.
@@ -110,6 +111,7 @@ class TestServer {
     http.api_keys = options.api_keys;
     http.http_threads = 32;
     http.base_options.max_new_tokens = kMaxNewTokens;
+    if (options.base_options) http.base_options = *options.base_options;
     http.default_num_beams = tiny_translator().model_info().default_num_beams;
     return http;
   }
