@@ -1,6 +1,7 @@
 //! Finds the installed libopusrt.so: `OPUSRT_DIR` (an install prefix: `$OPUSRT_DIR/lib`) when it
 //! is set, else `pkg-config opusrt` (opusrt installs `lib/pkgconfig/opusrt.pc`; set
-//! `PKG_CONFIG_PATH` for a prefix outside the default search path). The crate's own tests and
+//! `PKG_CONFIG_PATH` for a prefix outside the default search path), else, inside opusrt's source
+//! tree, the library of its `build/` directory (with a warning). The crate's own tests and
 //! examples get an rpath to that directory; other programs find the library through their own
 //! rpath, `LD_LIBRARY_PATH` or the system's library path.
 //!
@@ -31,7 +32,17 @@ fn main() {
                 ),
             }
         }
-        None => pkg_config_libdir(),
+        None => match pkg_config_libdir() {
+            Ok(dir) => dir,
+            Err(why) => match source_tree_build() {
+                // Developing opusrt itself: `cargo test` here after scripts/test.sh just works.
+                Some(dir) => {
+                    println!("cargo:warning=opusrt: {}; using the source tree's build: {}", why, dir.display());
+                    dir
+                }
+                None => panic!("{}", why),
+            },
+        },
     };
     println!("cargo:rustc-link-search=native={}", lib_dir.display());
     println!("cargo:rustc-link-lib=dylib=opusrt");
@@ -41,24 +52,33 @@ fn main() {
     println!("cargo:lib_dir={}", lib_dir.display());
 }
 
-fn pkg_config_libdir() -> PathBuf {
-    let output = Command::new("pkg-config")
-        .args(["--variable=libdir", "opusrt"])
-        .output()
-        .unwrap_or_else(|e| {
-            panic!(
-                "cannot run pkg-config to find opusrt ({}): install pkg-config, or set OPUSRT_DIR \
-                 to opusrt's install prefix",
-                e
-            )
-        });
+/// libdir of `pkg-config opusrt`, or why there is none.
+fn pkg_config_libdir() -> Result<PathBuf, String> {
+    let output = Command::new("pkg-config").args(["--variable=libdir", "opusrt"]).output().map_err(|e| {
+        format!(
+            "cannot run pkg-config to find opusrt ({}): install pkg-config, or set OPUSRT_DIR to \
+             opusrt's install prefix",
+            e
+        )
+    })?;
     let libdir = String::from_utf8_lossy(&output.stdout).trim().to_string();
     if !output.status.success() || libdir.is_empty() {
-        panic!(
+        return Err(format!(
             "pkg-config does not know opusrt ({}): set PKG_CONFIG_PATH to <prefix>/lib/pkgconfig \
              of an opusrt install, or OPUSRT_DIR to the prefix",
             String::from_utf8_lossy(&output.stderr).trim()
-        );
+        ));
     }
-    PathBuf::from(libdir)
+    Ok(PathBuf::from(libdir))
+}
+
+/// `build/` of the opusrt source tree this crate sits in (bindings/rust), when it has the library.
+fn source_tree_build() -> Option<PathBuf> {
+    let manifest = PathBuf::from(env::var_os("CARGO_MANIFEST_DIR")?);
+    let build = manifest.join("../../build");
+    if build.join("libopusrt.so").exists() && manifest.join("../../include/opusrt/opusrt.h").exists() {
+        build.canonicalize().ok()
+    } else {
+        None
+    }
 }
