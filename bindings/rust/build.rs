@@ -63,10 +63,11 @@ fn pkg_config_libdir() -> Result<PathBuf, String> {
     })?;
     let libdir = String::from_utf8_lossy(&output.stdout).trim().to_string();
     if !output.status.success() || libdir.is_empty() {
+        let stderr = String::from_utf8_lossy(&output.stderr).trim().to_string();
         return Err(format!(
-            "pkg-config does not know opusrt ({}): set PKG_CONFIG_PATH to <prefix>/lib/pkgconfig \
-             of an opusrt install, or OPUSRT_DIR to the prefix",
-            String::from_utf8_lossy(&output.stderr).trim()
+            "pkg-config does not know opusrt{}: set PKG_CONFIG_PATH to <prefix>/lib/pkgconfig of \
+             an opusrt install, or OPUSRT_DIR to the prefix",
+            if stderr.is_empty() { String::new() } else { format!(" ({})", stderr) }
         ));
     }
     Ok(PathBuf::from(libdir))

@@ -130,7 +130,7 @@ typedef enum opusrt_split {
  * call returns. index: the text's position in the call (opusrt_translate_text: the unit's);
  * token: the new token id; partial_text / partial_length: the text's translation so far (UTF-8,
  * NUL-terminated, valid only during the callback). Greedy and sampling: as each token is chosen;
- * beam search: token by token once the best hypothesis is known). Return non-zero to go on, 0 to
+ * beam search: token by token once the best hypothesis is known. Return non-zero to go on, 0 to
  * stop that text: the callback is not called for it again, and with greedy search and sampling
  * its translation is what was generated so far (opusrt_result_stopped says so); with beam search
  * its translation was already complete (opusrt_result_stopped is 0). With several texts in one
