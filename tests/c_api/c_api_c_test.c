@@ -245,6 +245,7 @@ static void test_option_setters_check_their_values(void) {
   opusrt_options* copy = NULL;
   CHECK_OK(opusrt_options_copy(o, &copy));
   CHECK(copy != NULL && copy != o);
+  opusrt_options_free(copy);
   CHECK_ERROR(opusrt_options_copy(NULL, &copy), OPUSRT_ERROR_INVALID_ARGUMENT, "options is NULL");
   CHECK(copy == NULL);
 
