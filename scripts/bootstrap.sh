@@ -15,10 +15,11 @@ APT_PACKAGES=(
   clang libclang-rt-14-dev
   libsentencepiece-dev nlohmann-json3-dev libcli11-dev libspdlog-dev libfmt-dev
   libgtest-dev libgmock-dev libbenchmark-dev
-  libcurl4-openssl-dev
+  libcurl4-openssl-dev libssl-dev
   libcpp-httplib-dev prometheus-cpp-dev
   python3-numpy python3-onnx python3-sentencepiece
   nodejs npm
+  haproxy curl jq
   cargo  # Debian's cargo + rustc 1.63: the Rust crate's tests (bindings/rust)
 )
 

@@ -17,6 +17,7 @@
 #include <chrono>
 #include <csignal>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <mutex>
@@ -55,6 +56,7 @@ struct Args {
   int alternatives = 0;
   bool only_batched = false;
   int rounds = 3;
+  std::string until_file;  // with --url: stop early once this file exists
 };
 
 // `opusrt serve` as a child process on a free loopback port.
@@ -140,7 +142,8 @@ class ServerProcess {
 
 struct RunResult {
   size_t requests = 0;
-  size_t errors = 0;
+  size_t errors = 0;       // every request without a 200 carrying a translation
+  size_t no_response = 0;  // of which: no HTTP answer at all (connection refused or reset, timeout)
   double seconds = 0;
   std::vector<double> latencies_ms;
 };
@@ -166,18 +169,28 @@ RunResult drive(const std::string& host, int port, const Args& args, const std::
       client.set_read_timeout(std::chrono::seconds(300));
       client.set_connection_timeout(std::chrono::seconds(10));
       std::vector<double> latencies;
-      size_t errors = 0;
-      for (size_t k = 0; Clock::now() < deadline; ++k) {
+      size_t errors = 0, no_response = 0;
+      // --until-file lets a script end the run when its scenario is over (scripts/cluster_sim.sh).
+      const auto stop_requested = [&] { return !args.until_file.empty() && std::filesystem::exists(args.until_file); };
+      for (size_t k = 0; Clock::now() < deadline && !stop_requested(); ++k) {
         json body = {{"q", texts[(static_cast<size_t>(c) * 7 + k) % texts.size()]}, {"source", "auto"}};
         if (!args.target.empty()) body["target"] = args.target;
         if (args.alternatives > 0) body["alternatives"] = args.alternatives;
         const auto sent = Clock::now();
         const httplib::Result response = client.Post("/translate", body.dump(), "application/json");
         const double ms = std::chrono::duration<double, std::milli>(Clock::now() - sent).count();
+        // A 200 must carry the translation: a proxy in front (see scripts/cluster_sim.sh) could
+        // otherwise pass an empty or cut answer off as a success.
+        bool translated = false;
         if (response && response->status == 200) {
+          const json answer = json::parse(response->body, nullptr, false);
+          translated = answer.is_object() && answer.contains("translatedText") && answer["translatedText"].is_string();
+        }
+        if (translated) {
           latencies.push_back(ms);
         } else {
           ++errors;
+          if (!response) ++no_response;
           if (errors <= 3) {
             std::cerr << "opusrt_load: client " << c << ": "
                       << (response ? std::to_string(response->status) + " " + response->body
@@ -189,6 +202,7 @@ RunResult drive(const std::string& host, int port, const Args& args, const std::
       }
       std::lock_guard<std::mutex> lock(mutex);
       result.errors += errors;
+      result.no_response += no_response;
       result.requests += latencies.size();
       if (record) result.latencies_ms.insert(result.latencies_ms.end(), latencies.begin(), latencies.end());
     });
@@ -200,7 +214,7 @@ RunResult drive(const std::string& host, int port, const Args& args, const std::
 
 // Latencies of every round, and requests/s of each.
 struct Totals {
-  size_t requests = 0, errors = 0;
+  size_t requests = 0, errors = 0, no_response = 0;
   double seconds = 0;
   std::vector<double> latencies_ms;
   std::vector<double> rounds_rps;
@@ -208,6 +222,7 @@ struct Totals {
   void add(RunResult run) {
     requests += run.requests;
     errors += run.errors;
+    no_response += run.no_response;
     seconds += run.seconds;
     rounds_rps.push_back(static_cast<double>(run.requests) / run.seconds);
     latencies_ms.insert(latencies_ms.end(), run.latencies_ms.begin(), run.latencies_ms.end());
@@ -220,6 +235,7 @@ struct Totals {
     if (!latencies_ms.empty()) mean /= static_cast<double>(latencies_ms.size());
     return {{"requests", requests},
             {"errors", errors},
+            {"no_response", no_response},
             {"seconds", seconds},
             {"requests_per_second", seconds > 0 ? static_cast<double>(requests) / seconds : 0.0},
             {"requests_per_second_by_round", rounds_rps},
@@ -321,6 +337,8 @@ int main(int argc, char** argv) {
   app.add_option("--rounds", args.rounds, "Measured runs per server, alternating batched / unbatched")
       ->check(CLI::Range(1, 20))
       ->capture_default_str();
+  app.add_option("--until-file", args.until_file,
+                 "With --url: the clients stop once this file exists (and at the latest after --seconds)");
   CLI11_PARSE(app, argc, argv);
   std::signal(SIGPIPE, SIG_IGN);
   if (args.seconds * args.rounds * (args.only_batched || !args.url.empty() ? 1 : 2) > 1200) {

@@ -168,6 +168,7 @@ class Translator {
   const ModelInfo& model_info() const;
 
  private:
+  friend class IncrementalSession;  // opusrt/incremental.h: reuses the loaded model
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };

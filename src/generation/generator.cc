@@ -79,6 +79,8 @@ Generator::Generator(const DecoderGraphs& graphs, const ModelConfig& model, Enco
                 " tokens (max_length, max_position_embeddings " + std::to_string(model.max_position_embeddings) +
                 ") and the prefix takes " + std::to_string(prompt_length_) + " with the decoder start token");
   processors_ = make_processors(g, max_length_, prompt_length_);
+  if (request.bias_beta > 0)
+    processors_.add(std::make_unique<HypothesisBiasProcessor>(request.bias_towards, request.bias_beta));
   search_ = make_search(request, max_length_, std::move(prompts));
   decoder_ = start_decoding(graphs, std::move(encoded));
 }

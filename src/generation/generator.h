@@ -35,11 +35,19 @@
 namespace opusrt {
 
 struct GenerationRequest {
+  GenerationRequest() = default;
+  GenerationRequest(GenerationConfig config, std::optional<int64_t> max_new_tokens, uint64_t seed = 0)
+      : config(std::move(config)), max_new_tokens(max_new_tokens), seed(seed) {}
+
   GenerationConfig config;               // generation_config.json with the call's overrides
   std::optional<int64_t> max_new_tokens; // tokens after the prompt; default: config's, else up to max_length
   uint64_t seed = 0;                     // sampling
   // Test oracle: feed the prompt one decoder step per token instead of one prefill run.
   bool prefill_token_by_token = false;
+  // Biased search towards a previous hypothesis (prompt included), beta in [0, 1); one
+  // sentence per batch (live re-translation). 0: off.
+  std::vector<int64_t> bias_towards;
+  double bias_beta = 0;
 };
 
 // Checks a request against the model: beams, n-best, processors' values, token ids in range.

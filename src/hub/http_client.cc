@@ -139,12 +139,13 @@ struct HttpClient::Impl {
   std::array<char, CURL_ERROR_SIZE> error_buffer{};
 
   // Options every request shares; `headers` must outlive the transfer.
-  void prepare(const std::string& url, Transfer& transfer, Slist& headers) {
+  void prepare(const std::string& url, Transfer& transfer, Slist& headers, bool with_token = true) {
     CURL* h = handle.get();
     curl_easy_reset(h);  // keeps the connection cache
     error_buffer[0] = '\0';
+    // The announced sizes (X-Linked-Size, Content-Length) are the file's only when nothing is compressed.
     append(headers, "Accept-Encoding: identity");
-    if (!settings.token.empty()) append(headers, "Authorization: Bearer " + settings.token);
+    if (with_token && !settings.token.empty()) append(headers, "Authorization: Bearer " + settings.token);
     curl_easy_setopt(h, CURLOPT_URL, url.c_str());
     curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(h, CURLOPT_USERAGENT, "opusrt/0.1.0");
@@ -189,11 +190,11 @@ HttpClient::HttpClient(HttpSettings settings) : impl_(std::make_unique<Impl>()) 
 
 HttpClient::~HttpClient() = default;
 
-HttpResult HttpClient::head(const std::string& url) {
+HttpResult HttpClient::head(const std::string& url, bool with_token) {
   HttpResult result;
   Transfer transfer{impl_->handle.get(), &result, nullptr, nullptr};
   Slist headers;
-  impl_->prepare(url, transfer, headers);
+  impl_->prepare(url, transfer, headers, with_token);
   CURL* h = impl_->handle.get();
   curl_easy_setopt(h, CURLOPT_NOBODY, 1L);
   curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);

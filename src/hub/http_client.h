@@ -44,9 +44,11 @@ class HttpClient {
   HttpClient& operator=(const HttpClient&) = delete;
 
   // HEAD without following redirects: the hub puts a file's metadata on the redirect itself.
-  HttpResult head(const std::string& url);
+  // with_token=false leaves the Authorization header out (a redirect to another host).
+  HttpResult head(const std::string& url, bool with_token = true);
 
-  // GET following redirects (at most 10). `on_body` receives the final 2xx response's body as it
+  // GET following redirects (at most 10; libcurl drops the Authorization header when one leads to
+  // another host). `on_body` receives the final 2xx response's body as it
   // arrives (status and headers already in `response`); returning false aborts the transfer.
   // Exceptions thrown by on_body abort the transfer and are rethrown from get().
   // range_start > 0 sends "Range: bytes=<range_start>-".

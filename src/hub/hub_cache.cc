@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -35,8 +36,12 @@ std::string temp_name(const fs::path& path) {
 
 FileLock::FileLock(const fs::path& path) {
   create_parent(path);
-  fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  // Group-writable whatever the umask, as huggingface_hub creates its lock files: users sharing a
+  // cache through a group must all be able to open (and wait on) each other's locks. fchmod fails
+  // harmlessly on a lock file another user created.
+  fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0664);
   if (fd_ < 0) throw Error(path.string() + ": cannot open lock file: " + errno_text());
+  (void)::fchmod(fd_, 0664);
   while (::flock(fd_, LOCK_EX) != 0) {
     if (errno == EINTR) continue;
     const std::string message = path.string() + ": cannot lock: " + errno_text();

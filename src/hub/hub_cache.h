@@ -6,7 +6,7 @@
 //   <cache>/models--owner--name/snapshots/<commit>/<path>     relative symlinks to ../../blobs/<etag>
 //   <cache>/models--owner--name/refs/<revision>               the commit a branch/tag points to
 //   <cache>/models--owner--name/.no_exist/<commit>/<path>     empty: the file is known not to exist
-//   <cache>/.locks/models--owner--name/<etag>.lock            one downloader per blob
+//   <cache>/.locks/models--owner--name/<etag>.lock            one downloader per blob (mode 0664)
 //
 // Every path is composed from validated names (hub/names.h) and checked to stay inside the
 // repository's folder before anything is written.
@@ -18,7 +18,7 @@
 
 namespace opusrt::hub {
 
-// An exclusive flock() held for the object's lifetime.
+// An exclusive flock() held for the object's lifetime; the lock file is created group-writable (0664).
 class FileLock {
  public:
   explicit FileLock(const std::filesystem::path& path);  // blocks until acquired

@@ -4,6 +4,8 @@
 #include <cmath>
 #include <limits>
 
+#include "opusrt/error.h"
+
 namespace opusrt {
 namespace {
 
@@ -80,6 +82,24 @@ SuppressTokensProcessor::SuppressTokensProcessor(std::vector<int64_t> tokens) : 
 
 void SuppressTokensProcessor::apply(std::span<const int64_t>, std::span<float> logits) const {
   for (int64_t id : tokens_) ban(logits, id);
+}
+
+HypothesisBiasProcessor::HypothesisBiasProcessor(std::vector<int64_t> previous, double beta)
+    : previous_(std::move(previous)), beta_(beta) {
+  if (!(beta_ >= 0 && beta_ < 1)) throw Error("bias must be in [0, 1), got " + std::to_string(beta_));
+}
+
+void HypothesisBiasProcessor::apply(std::span<const int64_t> sequence, std::span<float> logits) const {
+  const size_t position = sequence.size();
+  if (beta_ == 0 || position >= previous_.size()) return;
+  if (!std::equal(sequence.begin(), sequence.end(), previous_.begin())) return;  // it left the previous path
+  const int64_t target = previous_[position];
+  if (target < 0 || target >= static_cast<int64_t>(logits.size())) return;
+  log_softmax(logits);
+  const float keep = static_cast<float>(std::log1p(-beta_));
+  for (float& value : logits) value += keep;  // log((1 - beta) p)
+  const double boosted = (1 - beta_) * std::exp(static_cast<double>(logits[target]) - keep) + beta_;
+  logits[target] = static_cast<float>(std::log(boosted));
 }
 
 void LogitsProcessorList::apply(std::span<const int64_t> sequence, std::span<float> logits) const {

@@ -99,6 +99,20 @@ class SuppressTokensProcessor final : public LogitsProcessor {
   std::vector<int64_t> tokens_;
 };
 
+// Biased search (Arivazhagan et al. 2020, a display stabiliser for re-translation): while the
+// sequence still follows `previous` (a previous hypothesis, prompt included), the next token's
+// distribution becomes p' = (1 - beta) p + beta [y = previous's next token]. The row becomes
+// log p' (a normalised log-distribution), so greedy and beam search both read it.
+class HypothesisBiasProcessor final : public LogitsProcessor {
+ public:
+  HypothesisBiasProcessor(std::vector<int64_t> previous, double beta);
+  void apply(std::span<const int64_t> sequence, std::span<float> logits) const override;
+
+ private:
+  std::vector<int64_t> previous_;
+  double beta_;
+};
+
 class LogitsProcessorList {
  public:
   void add(std::unique_ptr<LogitsProcessor> processor) { processors_.push_back(std::move(processor)); }

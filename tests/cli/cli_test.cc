@@ -341,3 +341,65 @@ TEST(CliFiles, FiveThousandLinesWithAOneMegabyteLine) {
 
 }  // namespace
 }  // namespace opusrt::test
+
+namespace opusrt::test {
+namespace {
+
+TEST(CliStream, ReplayWordsFinalsEqualOfflineAndMetrics) {
+  const std::filesystem::path dir = std::filesystem::temp_directory_path() / ("opusrt_stream_" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  const std::filesystem::path replay = dir / "replay.txt", metrics = dir / "metrics.json";
+  {
+    std::ofstream out(replay);
+    out << "Open the file.\nSave your changes before closing the window.\n\nWhat time is it?\n";
+  }
+  for (const char* beams : {"1", "4"}) {
+    const Result r = run_cli({"stream", "--model", tiny_model_dir().string(), "--replay-words", replay.string(),
+                              "--metrics", metrics.string(), "--beams", beams, "--max-new-tokens", "30"},
+                             "");
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    std::istringstream lines(r.out);
+    std::string line, committed;
+    size_t finals = 0, updates = 0;
+    while (std::getline(lines, line)) {
+      const nlohmann::json u = nlohmann::json::parse(line);
+      ++updates;
+      const std::string now = u["committed"].get<std::string>();
+      if (u["final"].get<bool>()) {
+        ++finals;
+        committed.clear();
+        continue;
+      }
+      EXPECT_TRUE(now.starts_with(committed)) << "committed shrank: " << line;
+      committed = now;
+    }
+    EXPECT_EQ(finals, 3u);
+    std::ifstream in(metrics);
+    const nlohmann::json m = nlohmann::json::parse(in);
+    EXPECT_EQ(m["segments"], 3);
+    EXPECT_EQ(m["finals_equal_offline"], m["segments"]) << m.dump();
+    EXPECT_EQ(m["updates"].get<size_t>(), updates);
+    for (const char* key : {"ne_committed", "ne_displayed", "laal_words", "compute_ratio", "retractions"})
+      EXPECT_TRUE(m.contains(key)) << key;
+  }
+  std::filesystem::remove_all(dir);
+}
+
+TEST(CliStream, BadInputLinesAreClearErrors) {
+  const std::string model = tiny_model_dir().string();
+  const Result not_json = run_cli({"stream", "--model", model}, "{\"text\": \"Hello\"}\nnot json\n");
+  EXPECT_NE(not_json.exit_code, 0);
+  EXPECT_NE(not_json.err.find("line 2"), std::string::npos) << not_json.err;
+  const Result bad_utf8 = run_cli({"stream", "--model", model}, "{\"text\": \"Hello\"}\n{\"text\": \"caf\\udc00\"}\n");
+  EXPECT_NE(bad_utf8.exit_code, 0);
+  const Result bad_policy = run_cli({"stream", "--model", model, "--policy", "sometimes"}, "");
+  EXPECT_NE(bad_policy.exit_code, 0);
+  EXPECT_NE(bad_policy.err.find("policy"), std::string::npos) << bad_policy.err;
+  const Result ok = run_cli({"stream", "--model", model},
+                            "{\"segment\": \"a\", \"text\": \"Open the\"}\n{\"segment\": \"a\", \"text\": \"Open the file.\", \"final\": true}\n");
+  ASSERT_EQ(ok.exit_code, 0) << ok.err;
+  EXPECT_NE(ok.out.find("\"segment\":\"a\""), std::string::npos) << ok.out;
+}
+
+}  // namespace
+}  // namespace opusrt::test

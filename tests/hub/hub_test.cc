@@ -5,14 +5,20 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <sys/stat.h>
+
 #include <atomic>
+#include <chrono>
 #include <cstdlib>
+#include <ctime>
+#include <functional>
 #include <fstream>
 #include <map>
 #include <set>
 #include <thread>
 
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
 #include "fake_hub.h"
 #include "hub/names.h"
@@ -293,7 +299,7 @@ TEST(Hub, InterruptedDownloadResumesWithARangeRequest) {
   const fs::path dir = resolve_model(kRepo, options);
   bool ranged = false;
   for (const FakeHub::Request& r : hub.requests()) {
-    if (r.method == "GET" && r.path == "/cdn/" + sha) {
+    if (r.method == "GET" && r.path.starts_with("/cdn/" + sha + "?")) {
       EXPECT_EQ(r.header("range"), "bytes=100000-");
       ranged = true;
     }
@@ -313,7 +319,7 @@ TEST(Hub, InterruptedDownloadResumesWithARangeRequest) {
   EXPECT_TRUE(same_bytes(dir2 / "onnx/encoder_model.onnx", tiny_xenova_dir() / "onnx/encoder_model.onnx"));
   std::vector<std::string> ranges;
   for (const FakeHub::Request& r : hub.requests()) {
-    if (r.method == "GET" && r.path == "/cdn/" + hub.sha256_of(kRepo, "onnx/encoder_model.onnx"))
+    if (r.method == "GET" && r.path.starts_with("/cdn/" + hub.sha256_of(kRepo, "onnx/encoder_model.onnx") + "?"))
       ranges.push_back(r.header("range"));
   }
   EXPECT_EQ(ranges, (std::vector<std::string>{"", "bytes=150000-", "bytes=300000-"}));
@@ -731,6 +737,492 @@ TEST(Hub, ConcurrentResolvesShareOneDownload) {
   }
   EXPECT_TRUE(same_bytes(snapshot_dir(home.path()) / kMerged, tiny_xenova_dir() / kMerged));
   EXPECT_TRUE(files_named(home.path(), ".incomplete").empty());
+}
+
+// ---- the real hub's protocol (issue 14) ----------------------------------------------------------
+
+std::vector<FakeHub::Request> requests_for(FakeHub& hub, const std::string& path_part, const std::string& method = "") {
+  std::vector<FakeHub::Request> found;
+  for (const FakeHub::Request& r : hub.requests()) {
+    if (r.path.find(path_part) != std::string::npos && (method.empty() || r.method == method)) found.push_back(r);
+  }
+  return found;
+}
+
+double seconds_between(const FakeHub::Request& a, const FakeHub::Request& b) {
+  return std::chrono::duration<double>(b.at - a.at).count();
+}
+
+double seconds_of(const std::function<void()>& call) {
+  const auto start = std::chrono::steady_clock::now();
+  call();
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+TEST(HubProtocol, RelativeRedirectToResolveCacheKeepsItsQuery) {
+  // The hub answers HEAD/GET of a regular file with a 307 to a relative
+  // /api/resolve-cache/models/...?...&etag="..." URL; the fake answers 400 there when the query
+  // (with the etag) is lost, and the 307's own Content-Length is not the file's size.
+  TempDir home;
+  FakeHub hub;
+  hub.add_repo(kRepo, kCommit, tiny_xenova_dir());
+  hub.use_resolve_cache(true);
+  HubOptions options = options_for(hub, home.path());
+  std::map<std::string, uint64_t> totals;
+  options.on_progress = [&](const HubProgress& p) { totals[std::string(p.file)] = p.bytes_total; };
+  const fs::path dir = resolve_model(kRepo, options);
+  for (const char* file : {"config.json", "vocab.json", "source.spm", "generation_config.json"}) {
+    SCOPED_TRACE(file);
+    EXPECT_TRUE(same_bytes(dir / file, tiny_xenova_dir() / file));
+    EXPECT_EQ(totals[file], fs::file_size(tiny_xenova_dir() / file));
+  }
+  const std::vector<FakeHub::Request> cached = requests_for(hub, "/api/resolve-cache/models/" + std::string(kRepo) + "/" + kCommit + "/config.json?");
+  ASSERT_FALSE(cached.empty());
+  for (const FakeHub::Request& r : cached) EXPECT_NE(r.path.find("&etag=%22"), std::string::npos) << r.path;
+  EXPECT_TRUE(requests_for(hub, "/api/resolve-cache/", "HEAD").size() >= 4u);
+  EXPECT_FALSE(requests_for(hub, "/api/resolve-cache/", "GET").empty());
+}
+
+TEST(HubProtocol, StorageRedirectToAnotherHostWithASignedQuery) {
+  // LFS files: a 302 to another host with a long signed query and its own body and
+  // Content-Length; the size comes from X-Linked-Size, the token stays with the hub.
+  TempDir home;
+  FakeHub hub;
+  hub.add_repo(kRepo, kCommit, tiny_xenova_dir());
+  hub.cdn_on_other_host(true);
+  hub.require_token("hf_secret");
+  HubOptions options = options_for(hub, home.path());
+  options.token = "hf_secret";
+  std::map<std::string, uint64_t> totals;
+  options.on_progress = [&](const HubProgress& p) { totals[std::string(p.file)] = p.bytes_total; };
+  const fs::path dir = resolve_model(kRepo, options);
+  EXPECT_TRUE(same_bytes(dir / kMerged, tiny_xenova_dir() / kMerged));
+  EXPECT_EQ(totals[kMerged], fs::file_size(tiny_xenova_dir() / kMerged));
+  const std::vector<FakeHub::Request> storage = requests_for(hub, "/cdn/");
+  ASSERT_FALSE(storage.empty());
+  for (const FakeHub::Request& r : storage) {
+    EXPECT_EQ(r.method, "GET");
+    EXPECT_NE(r.path.find("&X-Amz-Signature="), std::string::npos) << r.path;
+    EXPECT_GT(r.path.size(), 900u);
+    EXPECT_EQ(r.header("authorization"), "") << "the token must not go to the storage host";
+    EXPECT_EQ(r.header("host").rfind("localhost:", 0), 0u) << r.header("host");
+  }
+}
+
+TEST(HubProtocol, ResumeAcrossTheStorageRedirect) {
+  TempDir home;
+  FakeHub hub;
+  hub.add_repo(kRepo, kCommit, tiny_xenova_dir());
+  hub.cdn_on_other_host(true);
+  HubOptions options = options_for(hub, home.path());
+  options.max_retries = 0;
+  FakeHub::Fault drop;
+  drop.close_after = 100000;
+  hub.set_fault(kMerged, drop);
+  EXPECT_NE(error_of([&] { resolve_model(kRepo, options); }).find("resume"), std::string::npos);
+  hub.clear_requests();
+  const fs::path dir = resolve_model(kRepo, options);
+  EXPECT_TRUE(same_bytes(dir / kMerged, tiny_xenova_dir() / kMerged));
+  // The Range request goes to the hub's resolve URL of the pinned commit and follows the 302
+  // to the storage host, which answers the rest only.
+  const std::string sha = hub.sha256_of(kRepo, kMerged);
+  const std::vector<FakeHub::Request> resolve = requests_for(hub, "/resolve/" + std::string(kCommit) + "/" + kMerged, "GET");
+  ASSERT_EQ(resolve.size(), 1u);
+  EXPECT_EQ(resolve[0].header("range"), "bytes=100000-");
+  const std::vector<FakeHub::Request> storage = requests_for(hub, "/cdn/" + sha + "?", "GET");
+  ASSERT_EQ(storage.size(), 1u);
+  EXPECT_EQ(storage[0].header("range"), "bytes=100000-");
+}
+
+TEST(HubProtocol, WeakAndUpperCaseLinkedEtags) {
+  TempDir home;
+  FakeHub hub;
+  hub.add_repo(kRepo, kCommit, tiny_xenova_dir());
+  hub.linked_etag_header("X-LINKED-ETAG");  // header names are case-insensitive
+  std::string upper = hub.sha256_of(kRepo, kMerged);
+  for (char& c : upper) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  FakeHub::Fault weak;
+  weak.times = -1;
+  weak.etag = "W/\"" + upper + "\"";
+  hub.set_fault(kMerged, weak);
+  const fs::path dir = resolve_model(kRepo, options_for(hub, home.path()));
+  EXPECT_TRUE(same_bytes(dir / kMerged, tiny_xenova_dir() / kMerged));
+  // The blob is named as huggingface_hub names it (W/ and quotes stripped), and recognised as LFS:
+  // its sha256 is checked case-insensitively, so a corrupt copy is refused.
+  EXPECT_EQ(fs::read_symlink(dir / kMerged).filename(), upper);
+  TempDir home2;
+  weak.corrupt = true;
+  hub.set_fault(kMerged, weak);
+  const std::string message = error_of([&] { resolve_model(kRepo, options_for(hub, home2.path())); });
+  EXPECT_NE(message.find("sha256"), std::string::npos) << message;
+}
+
+TEST(HubProtocol, RenamedRepositoryRelativeRedirectIsFollowed) {
+  TempDir home;
+  FakeHub hub;
+  hub.add_repo(kRepo, kCommit, tiny_xenova_dir());
+  hub.rename_repo("Helsinki-NLP/opus-mt-old", kRepo);
+  hub.require_token("hf_secret");
+  HubOptions options = options_for(hub, home.path());
+  options.token = "hf_secret";
+  const fs::path dir = resolve_model("Helsinki-NLP/opus-mt-old", options);
+  EXPECT_EQ(dir, home.path() / "hub" / "models--Helsinki-NLP--opus-mt-old" / "snapshots" / kCommit);
+  EXPECT_TRUE(same_bytes(dir / kMerged, tiny_xenova_dir() / kMerged));
+  EXPECT_TRUE(same_bytes(dir / "config.json", tiny_xenova_dir() / "config.json"));
+  const std::vector<FakeHub::Request> renamed = requests_for(hub, "/" + std::string(kRepo) + "/resolve/", "HEAD");
+  ASSERT_FALSE(renamed.empty());
+  for (const FakeHub::Request& r : renamed) EXPECT_EQ(r.header("authorization"), "Bearer hf_secret");  // same host
+}
+
+TEST(HubProtocol, MirrorRedirectingToAnotherHostIsFollowed) {
+  // HF_ENDPOINT is a mirror answering every request with an absolute 308 to a second host, which
+  // carries the metadata (and its own 302 to storage for LFS files).
+  TempDir home;
+  FakeHub origin;
+  origin.add_repo(kRepo, kCommit, tiny_xenova_dir());
+  FakeHub mirror;
+  mirror.redirect_everything_to("http://localhost:" + origin.endpoint().substr(origin.endpoint().rfind(':') + 1));
+  HubOptions options = options_for(mirror, home.path());
+  options.token = "hf_secret";
+  const fs::path dir = resolve_model(kRepo, options);
+  EXPECT_EQ(dir, snapshot_dir(home.path()));
+  EXPECT_EQ(slurp(repo_dir(home.path()) / "refs" / "main"), kCommit);
+  EXPECT_TRUE(same_bytes(dir / kMerged, tiny_xenova_dir() / kMerged));
+  EXPECT_TRUE(same_bytes(dir / "vocab.json", tiny_xenova_dir() / "vocab.json"));
+  EXPECT_GT(mirror.count("HEAD"), 0u);
+  EXPECT_GT(origin.count("HEAD"), 0u);
+  for (const FakeHub::Request& r : mirror.requests()) EXPECT_EQ(r.header("authorization"), "Bearer hf_secret");
+  for (const FakeHub::Request& r : origin.requests())
+    EXPECT_EQ(r.header("authorization"), "") << "the token must not follow the mirror to another host: " << r.path;
+}
+
+TEST(HubProtocol, GatedRepositoryIsNamed) {
+  TempDir home;
+  FakeHub hub;
+  hub.add_repo(kRepo, kCommit, tiny_xenova_dir());
+  const std::vector<std::pair<std::string, std::string>> gated = {
+      {"X-Error-Code", "GatedRepo"},
+      {"X-Error-Message", "Access to model Helsinki-NLP/opus-mt-tiny is restricted. You must have access to it and be authenticated to access it. Please log in."}};
+  hub.script({"", "", 401, gated, -1});
+  const std::string anonymous = error_of([&] { resolve_model(kRepo, options_for(hub, home.path())); });
+  EXPECT_NE(anonymous.find("401"), std::string::npos) << anonymous;
+  EXPECT_NE(anonymous.find("gated repository"), std::string::npos) << anonymous;
+  EXPECT_NE(anonymous.find(hub.endpoint() + "/" + kRepo), std::string::npos) << anonymous;
+  EXPECT_NE(anonymous.find("HF_TOKEN"), std::string::npos) << anonymous;
+
+  hub.clear_faults();
+  hub.script({"", "", 403, gated, -1});
+  HubOptions with_token = options_for(hub, home.path());
+  with_token.token = "hf_not_yet_granted";
+  const std::string refused = error_of([&] { hub_download(kRepo, "config.json", with_token); });
+  EXPECT_NE(refused.find("403"), std::string::npos) << refused;
+  EXPECT_NE(refused.find("gated repository"), std::string::npos) << refused;
+  EXPECT_NE(refused.find("not been granted access"), std::string::npos) << refused;
+  EXPECT_FALSE(fs::exists(repo_dir(home.path()) / "blobs"));
+}
+
+TEST(HubProtocol, NotFoundWithoutTheHubsErrorCodeIsNotRecorded) {
+  // A proxy's 404 (no X-Error-Code) must not poison the cache: only EntryNotFound with a commit
+  // goes to .no_exist, as in huggingface_hub.
+  TempDir home;
+  FakeHub hub;
+  hub.add_repo(kRepo, kCommit, tiny_xenova_dir());
+  hub.script({"target_vocab.json", "", 404, {}, -1});
+  hub.script({"decoder_model_merged.onnx_data", "", 404, {{"X-Error-Code", "EntryNotFound"}}, -1});  // no commit
+  const fs::path dir = resolve_model(kRepo, options_for(hub, home.path()));
+  EXPECT_TRUE(same_bytes(dir / kMerged, tiny_xenova_dir() / kMerged));
+  const fs::path no_exist = repo_dir(home.path()) / ".no_exist" / kCommit;
+  EXPECT_FALSE(fs::exists(no_exist / "target_vocab.json"));
+  EXPECT_FALSE(fs::exists(no_exist / "onnx/decoder_model_merged.onnx_data"));
+  EXPECT_TRUE(fs::exists(no_exist / "onnx/encoder_model.onnx_data"));  // the hub said so, at this commit
+
+  // A required file answered with a bare 404: the error says it was not the hub's answer...
+  TempDir home2;
+  hub.clear_faults();
+  hub.script({"vocab.json", "HEAD", 404, {}, -1});
+  const std::string message = error_of([&] { resolve_model(kRepo, options_for(hub, home2.path())); });
+  EXPECT_NE(message.find("vocab.json"), std::string::npos) << message;
+  EXPECT_NE(message.find("X-Error-Code"), std::string::npos) << message;
+  // ... and a complete cache is used instead.
+  EXPECT_EQ(resolve_model(kRepo, options_for(hub, home.path())), dir);
+}
+
+TEST(HubProtocol, RateLimitWaitsAsLongAsTheHubSays) {
+  TempDir home;
+  FakeHub hub;
+  hub.add_repo(kRepo, kCommit, tiny_xenova_dir());
+  // RateLimit's t= wins over Retry-After when no request remains (r=0), plus 1 s as t is rounded down.
+  hub.script({"/config.json", "HEAD", 429,
+              {{"RateLimit", "\"resolvers\";r=0;t=2"}, {"RateLimit-Policy", "\"fixed window\";\"resolvers\";q=3000;w=300"},
+               {"Retry-After", "1"}},
+              1});
+  HubOptions options = options_for(hub, home.path());
+  resolve_model(kRepo, options);
+  std::vector<FakeHub::Request> asked = requests_for(hub, "/resolve/main/config.json", "HEAD");
+  ASSERT_EQ(asked.size(), 2u);
+  EXPECT_GE(seconds_between(asked[0], asked[1]), 2.9);
+  EXPECT_LT(seconds_between(asked[0], asked[1]), 6.0);
+
+  // Retry-After alone.
+  TempDir home2;
+  hub.clear_requests();
+  hub.script({"/source.spm", "HEAD", 429, {{"Retry-After", "1"}}, 1});
+  resolve_model(kRepo, options_for(hub, home2.path()));
+  asked = requests_for(hub, "/source.spm", "HEAD");
+  ASSERT_EQ(asked.size(), 2u);
+  EXPECT_GE(seconds_between(asked[0], asked[1]), 0.95);
+  EXPECT_LT(seconds_between(asked[0], asked[1]), 2.5);
+
+  // Retry-After as an HTTP date, on a 503.
+  TempDir home4;
+  hub.clear_requests();
+  const std::time_t later = std::time(nullptr) + 2;
+  std::tm gmt{};
+  ::gmtime_r(&later, &gmt);
+  char date[64];
+  std::strftime(date, sizeof date, "%a, %d %b %Y %H:%M:%S GMT", &gmt);
+  hub.script({"/target.spm", "HEAD", 503, {{"Retry-After", date}}, 1});
+  resolve_model(kRepo, options_for(hub, home4.path()));
+  asked = requests_for(hub, "/target.spm", "HEAD");
+  ASSERT_EQ(asked.size(), 2u);
+  EXPECT_GE(seconds_between(asked[0], asked[1]), 0.9);  // the date has whole seconds
+  EXPECT_LT(seconds_between(asked[0], asked[1]), 4.0);
+
+  // Asked to wait longer than max_retry_wait_s: no waiting, an error saying why and how long.
+  TempDir home3;
+  hub.script({"/config.json", "HEAD", 429, {{"RateLimit", "\"resolvers\";r=0;t=120"}}, -1});
+  HubOptions impatient = options_for(hub, home3.path());
+  impatient.max_retry_wait_s = 10;
+  std::string message;
+  EXPECT_LT(seconds_of([&] { message = error_of([&] { resolve_model(kRepo, impatient); }); }), 2.0);
+  EXPECT_NE(message.find("429"), std::string::npos) << message;
+  EXPECT_NE(message.find("'resolvers' rate limit resets in 120 s"), std::string::npos) << message;
+  EXPECT_NE(message.find("HF_TOKEN"), std::string::npos) << message;
+}
+
+TEST(HubProtocol, FailingHubFallsBackToACompleteCache) {
+  TempDir home;
+  FakeHub hub;
+  hub.add_repo(kRepo, kCommit, tiny_xenova_dir());
+  HubOptions options = options_for(hub, home.path());
+  const fs::path dir = resolve_model(kRepo, options);
+
+  // 503, 429 and 401 answers, an answer without metadata: the cached snapshot, at once (no retries).
+  const std::vector<FakeHub::Scripted> failures = {
+      {"", "", 503, {{"Retry-After", "30"}}, -1},
+      {"", "", 429, {{"RateLimit", "\"resolvers\";r=0;t=200"}}, -1},
+      {"", "", 401, {{"X-Error-Message", "Invalid credentials in Authorization header"}}, -1},
+      {"", "", 200, {{"Content-Type", "text/html"}}, -1},  // a captive portal
+  };
+  for (const FakeHub::Scripted& failure : failures) {
+    SCOPED_TRACE(failure.status);
+    hub.clear_faults();
+    hub.clear_requests();
+    hub.script(failure);
+    fs::path got;
+    EXPECT_LT(seconds_of([&] { got = resolve_model(kRepo, options); }), 2.0);
+    EXPECT_EQ(got, dir);
+    EXPECT_EQ(hub.requests().size(), 1u);
+    EXPECT_EQ(hub_download(kRepo, "config.json", options), dir / "config.json");
+  }
+
+  // A proxy breaking TLS (plain HTTP where TLS was expected).
+  hub.clear_faults();
+  HubOptions tls = options;
+  tls.endpoint = "https://127.0.0.1:" + hub.endpoint().substr(hub.endpoint().rfind(':') + 1);
+  hub.clear_requests();
+  EXPECT_EQ(resolve_model(kRepo, tls), dir);
+  EXPECT_EQ(hub.count("TLS"), 1u);
+
+  // Nothing cached: the hub's answer is the error (503 after the retries).
+  TempDir empty;
+  HubOptions fresh = options_for(hub, empty.path());
+  fresh.max_retries = 1;
+  hub.script({"", "", 503, {}, -1});
+  const std::string message = error_of([&] { resolve_model(kRepo, fresh); });
+  EXPECT_NE(message.find("HTTP 503"), std::string::npos) << message;
+  hub.clear_faults();
+  HubOptions tls_fresh = tls;
+  tls_fresh.cache_dir = empty.path() / "hub";
+  tls_fresh.max_retries = 0;
+  const std::string tls_message = error_of([&] { resolve_model(kRepo, tls_fresh); });
+  EXPECT_NE(tls_message.find("cannot reach the hub"), std::string::npos) << tls_message;
+  EXPECT_NE(tls_message.find("not in the Hugging Face cache"), std::string::npos) << tls_message;
+}
+
+TEST(HubProtocol, CachedCommitRevisionNeverAsksTheHub) {
+  TempDir home;
+  FakeHub hub;
+  hub.add_repo(kRepo, kCommit, tiny_xenova_dir());
+  HubOptions options = options_for(hub, home.path());
+  options.revision = kCommit;
+  const fs::path dir = resolve_model(kRepo, options);
+  EXPECT_EQ(dir, snapshot_dir(home.path()));
+  hub.clear_requests();
+  hub.script({"", "", 503, {}, -1});
+  EXPECT_EQ(resolve_model(kRepo, options), dir);
+  EXPECT_EQ(hub_download(kRepo, "vocab.json", options), dir / "vocab.json");
+  EXPECT_TRUE(hub.requests().empty());
+  // A branch is always asked about (it may have moved), and here the 503 sends it to the cache.
+  HubOptions branch = options_for(hub, home.path());
+  EXPECT_FALSE(fs::exists(repo_dir(home.path()) / "refs" / "main"));
+  EXPECT_NE(error_of([&] { resolve_model(kRepo, branch); }).find("503"), std::string::npos);
+  EXPECT_FALSE(hub.requests().empty());
+}
+
+TEST(HubProtocol, ExternalDataShardsTheConfigCounts) {
+  TempDir copy;
+  const fs::path repo = copy_fixture(tiny_xenova_dir(), copy.path() / "model");
+  {
+    std::ifstream in(repo / "config.json");
+    nlohmann::json config = nlohmann::json::parse(in);
+    config["transformers.js_config"] = {{"use_external_data_format", {{"encoder_model.onnx", 3}, {"decoder_model_merged", true}}}};
+    std::ofstream(repo / "config.json") << config.dump(2);
+  }
+  for (const char* shard : {"encoder_model.onnx_data", "encoder_model.onnx_data_1", "encoder_model.onnx_data_2",
+                            "decoder_model_merged.onnx_data"})
+    std::ofstream(repo / "onnx" / shard) << "weights of " << shard;
+  TempDir home;
+  FakeHub hub;
+  hub.add_repo(kRepo, kCommit, repo);
+  HubOptions options = options_for(hub, home.path());
+  const fs::path dir = resolve_model(kRepo, options);
+  for (const char* shard : {"encoder_model.onnx_data", "encoder_model.onnx_data_1", "encoder_model.onnx_data_2",
+                            "decoder_model_merged.onnx_data"})
+    EXPECT_EQ(slurp(dir / "onnx" / shard), std::string("weights of ") + shard);
+  EXPECT_TRUE(requests_for(hub, "encoder_model.onnx_data_3").empty());  // the config said 3
+
+  // The cache knows the count too: a shard gone from the snapshot makes it incomplete.
+  fs::remove(dir / "onnx/encoder_model.onnx_data_1");
+  HubOptions offline = options;
+  offline.offline = true;
+  EXPECT_NE(error_of([&] { resolve_model(kRepo, offline); }).find("onnx/encoder_model.onnx_data_1"), std::string::npos);
+
+  // A shard the config counts but the repository lacks is named.
+  fs::remove(repo / "onnx" / "encoder_model.onnx_data_2");
+  hub.add_repo("someone/missing-shard", kCommit, repo);
+  TempDir home2;
+  const std::string message = error_of([&] { resolve_model("someone/missing-shard", options_for(hub, home2.path())); });
+  EXPECT_NE(message.find("onnx/encoder_model.onnx_data_2"), std::string::npos) << message;
+  EXPECT_NE(message.find("use_external_data_format"), std::string::npos) << message;
+
+  // The config silent: .onnx_data and the shards that follow it, as many as there are.
+  TempDir copy2;
+  const fs::path silent = copy_fixture(tiny_xenova_dir(), copy2.path() / "model");
+  for (const char* shard : {"encoder_model.onnx_data", "encoder_model.onnx_data_1"})
+    std::ofstream(silent / "onnx" / shard) << "weights of " << shard;
+  hub.add_repo("someone/silent", kCommit, silent);
+  TempDir home3;
+  const fs::path silent_dir = resolve_model("someone/silent", options_for(hub, home3.path()));
+  EXPECT_EQ(slurp(silent_dir / "onnx/encoder_model.onnx_data_1"), "weights of encoder_model.onnx_data_1");
+  EXPECT_TRUE(fs::exists(home3.path() / "hub/models--someone--silent/.no_exist" / kCommit / "onnx/encoder_model.onnx_data_2"));
+}
+
+TEST(HubProtocol, AcceptEncodingIdentityAndCompressedAnswersRefused) {
+  TempDir home;
+  FakeHub hub;
+  hub.add_repo(kRepo, kCommit, tiny_xenova_dir());
+  resolve_model(kRepo, options_for(hub, home.path()));
+  ASSERT_FALSE(hub.requests().empty());
+  for (const FakeHub::Request& r : hub.requests()) EXPECT_EQ(r.header("accept-encoding"), "identity") << r.method << " " << r.path;
+
+  TempDir home2;
+  FakeHub::Fault gzip;
+  gzip.content_encoding = "gzip";
+  hub.set_fault("vocab.json", gzip);
+  const std::string message = error_of([&] { resolve_model(kRepo, options_for(hub, home2.path())); });
+  EXPECT_NE(message.find("Content-Encoding: gzip"), std::string::npos) << message;
+  EXPECT_NE(message.find("vocab.json"), std::string::npos) << message;
+}
+
+TEST(HubProtocol, ResumedDownloadHashesTheKeptPrefix) {
+  // The sha256 is computed as the file streams in; a resumed download feeds the bytes an earlier
+  // run kept first, so damage there is caught although only the rest is fetched again.
+  TempDir home;
+  FakeHub hub;
+  hub.add_repo(kRepo, kCommit, tiny_xenova_dir());
+  HubOptions options = options_for(hub, home.path());
+  options.max_retries = 0;
+  FakeHub::Fault drop;
+  drop.close_after = 100000;
+  hub.set_fault(kMerged, drop);
+  EXPECT_NE(error_of([&] { resolve_model(kRepo, options); }).find("resume"), std::string::npos);
+  const fs::path incomplete = repo_dir(home.path()) / "blobs" / (hub.sha256_of(kRepo, kMerged) + ".incomplete");
+  ASSERT_EQ(fs::file_size(incomplete), 100000u);
+  {
+    std::fstream damage(incomplete, std::ios::in | std::ios::out | std::ios::binary);
+    damage.seekp(5000);
+    damage.put('\x7f');
+  }
+  hub.clear_requests();
+  const std::string message = error_of([&] { resolve_model(kRepo, options); });
+  EXPECT_NE(message.find("sha256"), std::string::npos) << message;
+  EXPECT_FALSE(fs::exists(incomplete));
+  const std::vector<FakeHub::Request> storage = requests_for(hub, "/cdn/", "GET");
+  ASSERT_EQ(storage.size(), 1u);
+  EXPECT_EQ(storage[0].header("range"), "bytes=100000-");
+  EXPECT_TRUE(same_bytes(resolve_model(kRepo, options) / kMerged, tiny_xenova_dir() / kMerged));
+}
+
+TEST(HubCache, LockFilesAreGroupWritable) {
+  TempDir home;
+  FakeHub hub;
+  hub.add_repo(kRepo, kCommit, tiny_xenova_dir());
+  const mode_t old_mask = ::umask(022);
+  resolve_model(kRepo, options_for(hub, home.path()));
+  ::umask(old_mask);
+  const std::vector<fs::path> locks = files_named(home.path() / "hub" / ".locks", ".lock");
+  ASSERT_FALSE(locks.empty());
+  for (const fs::path& lock : locks) {
+    EXPECT_EQ(fs::status(lock).permissions() & fs::perms::all,
+              fs::perms::owner_read | fs::perms::owner_write | fs::perms::group_read | fs::perms::group_write |
+                  fs::perms::others_read)
+        << lock;
+  }
+}
+
+TEST(HubEnvironment, VariablesHuggingfaceHubReads) {
+  TempDir home;
+  FakeHub hub;
+  hub.add_repo(kRepo, kCommit, tiny_xenova_dir());
+  hub.require_token("hf_legacy");
+  EnvGuard hub_cache("HF_HUB_CACHE", nullptr);
+  EnvGuard legacy_cache("HUGGINGFACE_HUB_CACHE", nullptr);
+  EnvGuard token("HF_TOKEN", nullptr);
+  EnvGuard token_path("HF_TOKEN_PATH", nullptr);
+  EnvGuard offline("HF_HUB_OFFLINE", nullptr);
+  EnvGuard transformers_offline("TRANSFORMERS_OFFLINE", nullptr);
+  EnvGuard endpoint("HF_ENDPOINT", hub.endpoint().c_str());
+  // $VAR / ${VAR} and ~ in HF_HOME, as Python's expandvars(expanduser(...)).
+  EnvGuard user_home("HOME", home.path().c_str());
+  EnvGuard base("OPUSRT_TEST_BASE", "caches");
+  EnvGuard hf_home("HF_HOME", "~/${OPUSRT_TEST_BASE}/$OPUSRT_TEST_BASE-hf");
+  const fs::path expected_cache = home.path() / "caches" / "caches-hf" / "hub";
+  {
+    // The older token variable huggingface_hub still reads.
+    EnvGuard legacy_token("HUGGING_FACE_HUB_TOKEN", "hf_legacy\n");
+    const fs::path dir = resolve_model(kRepo);
+    EXPECT_EQ(dir, expected_cache / "models--Helsinki-NLP--opus-mt-tiny" / "snapshots" / kCommit);
+    EXPECT_TRUE(same_bytes(dir / kMerged, tiny_xenova_dir() / kMerged));
+  }
+  // TRANSFORMERS_OFFLINE=1 alone means offline: the hub is not asked.
+  hub.clear_requests();
+  {
+    EnvGuard transformers("TRANSFORMERS_OFFLINE", "1");
+    EnvGuard unreachable("HF_ENDPOINT", "http://127.0.0.1:9");
+    EXPECT_EQ(resolve_model(kRepo), expected_cache / "models--Helsinki-NLP--opus-mt-tiny" / "snapshots" / kCommit);
+    // HF_HUB_OFFLINE, when set, has the last word (as in huggingface_hub).
+    EnvGuard not_offline("HF_HUB_OFFLINE", "0");
+    HubOptions to_nowhere;
+    to_nowhere.connect_timeout_s = 2;
+    EXPECT_NE(error_of([&] { hub_download(kRepo, "nope.txt", to_nowhere); }).find("cannot reach"), std::string::npos);
+  }
+  EXPECT_TRUE(hub.requests().empty());
+  // An unset variable stays as written.
+  EnvGuard unknown("HF_HOME", (home.path() / "$OPUSRT_NOT_SET_ANYWHERE").c_str());
+  EnvGuard legacy_token("HUGGING_FACE_HUB_TOKEN", "hf_legacy");
+  EXPECT_EQ(resolve_model(kRepo).parent_path().parent_path().parent_path(),
+            home.path() / "$OPUSRT_NOT_SET_ANYWHERE" / "hub");
 }
 
 // `opusrt download`, run as a user runs it.

@@ -77,6 +77,23 @@ struct ServeArgs {
 void add_serve_options(CLI::App& app, ServeArgs& args);
 int run_serve(const ServeArgs& args);
 
+struct StreamArgs {
+  std::string model;
+  std::string policy = "la2";
+  int mask = 0;
+  double bias = 0;
+  std::optional<int> beams;
+  std::optional<int64_t> max_new_tokens;
+  std::optional<int64_t> max_tentative_tokens;
+  std::string target_lang;
+  std::string input;
+  std::string replay_words;
+  std::string metrics;
+  int threads = 0;
+};
+void add_stream_options(CLI::App& app, StreamArgs& args);
+int run_stream(const StreamArgs& args);
+
 struct BenchArgs {
   std::string model;
   std::string json;

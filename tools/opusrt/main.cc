@@ -31,11 +31,16 @@ int main(int argc, char** argv) {
   CLI::App* bench = app.add_subcommand("bench", "Measure speed: encoder, decoder steps, tokens/s, cache vs recompute, bandwidth floor");
   opusrt::cli::add_bench_options(*bench, bench_args);
 
+  opusrt::cli::StreamArgs stream_args;
+  CLI::App* stream = app.add_subcommand("stream", "Live speech: translate growing partial transcripts (JSON lines) incrementally");
+  opusrt::cli::add_stream_options(*stream, stream_args);
+
   CLI11_PARSE(app, argc, argv);
   try {
     if (translate->parsed()) return opusrt::cli::run_translate(translate_args);
     if (inspect->parsed()) return opusrt::cli::run_inspect(inspect_args);
     if (bench->parsed()) return opusrt::cli::run_bench(bench_args);
+    if (stream->parsed()) return opusrt::cli::run_stream(stream_args);
     if (serve->parsed()) return opusrt::cli::run_serve(serve_args);
     if (download->parsed()) return opusrt::cli::run_download(download_args);
   } catch (const opusrt::Error& e) {

@@ -1,0 +1,170 @@
+// `opusrt stream`: live incremental translation of JSON-line partials (or a replay of a text
+// file word by word), one JSON line per update; a thin shell over opusrt/incremental.h.
+#include <fstream>
+#include <iostream>
+#include <sstream>
+
+#include <nlohmann/json.hpp>
+
+#include "commands.h"
+#include "opusrt/error.h"
+#include "opusrt/hub.h"
+#include "opusrt/incremental.h"
+
+namespace opusrt::cli {
+namespace {
+
+struct Partial {
+  std::string segment;
+  std::string text;
+  bool final = false;
+};
+
+// Each line of a text file becomes a segment whose partials grow by one word, then its final.
+std::vector<Partial> replay_words(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw Error(path + ": cannot open file");
+  std::vector<Partial> partials;
+  std::string line;
+  size_t number = 0;
+  while (std::getline(in, line)) {
+    ++number;
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    std::istringstream words(line);
+    std::string word, text;
+    const std::string segment = std::to_string(number);
+    while (words >> word) {
+      text += (text.empty() ? "" : " ") + word;
+      partials.push_back({segment, text, false});
+    }
+    if (!text.empty()) partials.push_back({segment, text, true});
+  }
+  return partials;
+}
+
+Partial parse_line(const std::string& line, size_t number) {
+  nlohmann::json json;
+  try {
+    json = nlohmann::json::parse(line);
+  } catch (const nlohmann::json::exception& e) {
+    throw Error("line " + std::to_string(number) + ": not JSON (" + e.what() + ")");
+  }
+  if (!json.is_object() || !json.contains("text") || !json["text"].is_string())
+    throw Error("line " + std::to_string(number) + ": expected {\"text\": \"<partial>\", \"final\": false}");
+  Partial p;
+  p.text = json["text"].get<std::string>();
+  if (json.contains("final")) {
+    if (!json["final"].is_boolean()) throw Error("line " + std::to_string(number) + ": \"final\" must be true or false");
+    p.final = json["final"].get<bool>();
+  }
+  if (json.contains("segment")) p.segment = json["segment"].is_string() ? json["segment"].get<std::string>() : json["segment"].dump();
+  return p;
+}
+
+}  // namespace
+
+void add_stream_options(CLI::App& app, StreamArgs& args) {
+  app.add_option("--model", args.model, "Model directory or hub id")->required();
+  app.add_option("--policy", args.policy, "Commit policy: la2, la3 (LocalAgreement-n), hold:N, wait:K");
+  app.add_option("--mask", args.mask, "Hide the last K tentative tokens until the final")->check(CLI::NonNegativeNumber);
+  app.add_option("--bias", args.bias, "Biased search towards the previous hypothesis, in [0, 1)");
+  app.add_option("--beams", args.beams, "1: greedy (default for streaming); finals use the same")->check(CLI::PositiveNumber);
+  app.add_option("--max-new-tokens", args.max_new_tokens, "Cap of a final's translation")->check(CLI::PositiveNumber);
+  app.add_option("--max-tentative-tokens", args.max_tentative_tokens, "Cap of a partial's new tokens (default 2 x new source tokens + 8)")
+      ->check(CLI::PositiveNumber);
+  app.add_option("--target-lang", args.target_lang, "Target language token, e.g. cmn_Hans");
+  app.add_option("--input", args.input, "JSON lines {\"segment\", \"text\", \"final\"} (default stdin)");
+  app.add_option("--replay-words", args.replay_words, "A text file: each line replayed word by word as a segment");
+  app.add_option("--metrics", args.metrics, "Write a JSON summary (erasure, lagging, finals equal offline, compute ratio)");
+  app.add_option("--threads", args.threads, "ONNX Runtime intra-op threads (0: default)");
+}
+
+int run_stream(const StreamArgs& args) {
+  if (!args.input.empty() && !args.replay_words.empty()) throw Error("--input and --replay-words: give one");
+  TranslatorConfig config;
+  config.intra_op_threads = args.threads;
+  HubOptions hub;
+  const Translator translator(resolve_model(args.model, hub), config);
+  IncrementalOptions options;
+  options.policy = parse_commit_policy(args.policy);
+  options.mask = args.mask;
+  options.bias = args.bias;
+  options.max_tentative_tokens = args.max_tentative_tokens;
+  options.translate.num_beams = args.beams.value_or(1);
+  options.translate.max_new_tokens = args.max_new_tokens;
+  options.translate.target_lang = args.target_lang;
+  IncrementalSession session(translator, options);
+  std::optional<StreamMetrics> metrics;
+  if (!args.metrics.empty()) metrics.emplace(translator, options.translate);
+
+  std::string segment;  // the open segment's name ("" before the first)
+  bool open = false;
+  auto handle = [&](const Partial& p, size_t number) {
+    if (open && !p.segment.empty() && p.segment != segment) {
+      throw Error("line " + std::to_string(number) + ": segment '" + p.segment + "' starts before segment '" +
+                  segment + "' got its final");
+    }
+    if (!open && !p.segment.empty()) segment = p.segment;
+    open = !p.final;
+    IncrementalUpdate u;
+    try {
+      u = session.push(p.text, p.final);
+    } catch (const Error& e) {
+      throw Error("line " + std::to_string(number) + ": " + e.what());
+    }
+    if (metrics) metrics->add(p.text, u);
+    nlohmann::json out = {{"segment", segment.empty() ? nlohmann::json(u.segment) : nlohmann::json(segment)},
+                          {"seq", u.seq},
+                          {"committed", u.committed},
+                          {"tentative", u.tentative},
+                          {"final", u.final},
+                          {"retracted", u.retracted},
+                          {"ms", u.timings.total_ms}};
+    if (u.retracted) out["retracted_chars"] = u.retracted_chars;
+    std::cout << out.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << "\n" << std::flush;
+    if (p.final) segment.clear();
+  };
+
+  if (!args.replay_words.empty()) {
+    size_t number = 0;
+    for (const Partial& p : replay_words(args.replay_words)) handle(p, ++number);
+  } else {
+    std::ifstream file;
+    if (!args.input.empty()) {
+      file.open(args.input, std::ios::binary);
+      if (!file) throw Error(args.input + ": cannot open file");
+    }
+    std::istream& in = args.input.empty() ? std::cin : file;
+    std::string line;
+    size_t number = 0;
+    while (std::getline(in, line)) {
+      ++number;
+      if (line.empty() || line == "\r") continue;
+      handle(parse_line(line, number), number);
+    }
+  }
+
+  if (metrics) {
+    const StreamSummary s = metrics->summary();
+    const nlohmann::json summary = {{"policy", to_string(options.policy)},
+                                    {"beams", options.translate.num_beams.value_or(1)},
+                                    {"mask", options.mask},
+                                    {"bias", options.bias},
+                                    {"segments", s.segments},
+                                    {"updates", s.updates},
+                                    {"skipped_updates", s.skipped_updates},
+                                    {"finals_equal_offline", s.finals_equal_offline},
+                                    {"retractions", s.retractions},
+                                    {"ne_committed", s.ne_committed},
+                                    {"ne_displayed", s.ne_displayed},
+                                    {"laal_words", s.laal_words},
+                                    {"ms_per_update", {{"median", s.ms_per_update_median}, {"p95", s.ms_per_update_p95}}},
+                                    {"compute_ratio", s.compute_ratio}};
+    std::ofstream out(args.metrics);
+    if (!out) throw Error(args.metrics + ": cannot write");
+    out << summary.dump(2) << "\n";
+  }
+  return 0;
+}
+
+}  // namespace opusrt::cli
