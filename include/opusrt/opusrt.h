@@ -56,7 +56,7 @@
  *   OPUSRT_C_API_VERSION it was compiled with.
  *     level 1: opusrt 0.1.0's first C API (batch, text, ids, timings)
  *     level 2: every TranslateOptions field, per-text status, scores, n-best, streaming with
- *              stop, opusrt_translate_text
+ *              stop, opusrt_translate_text, incremental sessions
  */
 #ifndef OPUSRT_OPUSRT_H
 #define OPUSRT_OPUSRT_H
@@ -195,7 +195,8 @@ OPUSRT_C_API void opusrt_options_free(opusrt_options* options);
  * "max_new_tokens", "num_beams", "length_penalty", "early_stopping", "num_return_sequences",
  * "target_lang", "min_new_tokens", "repetition_penalty", "no_repeat_ngram_size",
  * "bad_words_ids", "suppress_tokens", "do_sample", "temperature", "top_k", "top_p", "seed",
- * "target_prefix", "target_prefix_ids", "split", "max_batch". An unknown name is
+ * "target_prefix", "target_prefix_ids", "split", "max_batch", "commit_policy", "mask", "bias",
+ * "max_tentative_tokens". An unknown name is
  * OPUSRT_ERROR_INVALID_ARGUMENT. */
 OPUSRT_C_API opusrt_status opusrt_options_unset(opusrt_options* options, const char* name);
 
@@ -350,12 +351,63 @@ OPUSRT_C_API opusrt_status opusrt_result_n_best_score(const opusrt_result* resul
 OPUSRT_C_API opusrt_status opusrt_result_joined_text(const opusrt_result* result, const char** out_text,
                                                      size_t* out_length);
 
-/* ---- incremental (live) sessions: reserved ------------------------------------------------- */
-/* Reserved for the incremental library (issue 11, opusrt/incremental.h), not in this level:
- *   opusrt_session_create(translator, options, &session) / opusrt_session_push(session, text,
- *   length, is_final) / opusrt_session_update(session, &update) with committed, tentative, final
- *   and retracted text / opusrt_session_free(session), opusrt_update_* getters and
- *   opusrt_update_free. These names belong to that API; do not define them in a program. */
+/* ---- incremental (live) sessions ------------------------------------------------------------ */
+/* Live speech: one session per audio stream. Each push of the current segment's partial source
+ * gives an update with committed text (it only grows within a segment) and tentative text (it
+ * may change at the next update); a final push gives exactly what opusrt_translate gives for that
+ * source with the same options, then a new segment begins. A session is used by one thread at a
+ * time (it may move between threads); sessions of one translator may run on different threads
+ * at once. The translator must outlive its sessions. */
+typedef struct opusrt_session opusrt_session;
+/* One update of a session; owned by the caller (opusrt_update_free); independent of the session. */
+typedef struct opusrt_update opusrt_update;
+
+/* Session settings on opusrt_options (translate calls ignore them):
+ * commit policy "la2" (LocalAgreement-2, the default), "la<n>", "hold:N" or "wait:K"; NULL unsets. */
+OPUSRT_C_API opusrt_status opusrt_options_set_commit_policy(opusrt_options* options, const char* policy);
+/* mask-k: hide the last k tentative tokens until the final; >= 0 (default 0). */
+OPUSRT_C_API opusrt_status opusrt_options_set_mask(opusrt_options* options, int32_t mask);
+/* Biased search towards the previous hypothesis, in [0, 1); 0 (default) is off. */
+OPUSRT_C_API opusrt_status opusrt_options_set_bias(opusrt_options* options, double bias);
+/* Tokens a non-final update may generate after the committed ones, >= 1; 0 unsets it (default:
+ * 2 x the source tokens the update added + 8). */
+OPUSRT_C_API opusrt_status opusrt_options_set_max_tentative_tokens(opusrt_options* options, int64_t max_tokens);
+
+/* A session translating with options (may be NULL: model defaults, LocalAgreement-2); options
+ * are copied. Invalid session settings are OPUSRT_ERROR_INVALID_ARGUMENT. */
+OPUSRT_C_API opusrt_status opusrt_session_create(const opusrt_translator* translator, const opusrt_options* options,
+                                                 opusrt_session** out_session);
+/* Releases the session (not while a push runs). */
+OPUSRT_C_API void opusrt_session_free(opusrt_session* session);
+/* The current segment's source so far (length bytes; text may be NULL when length is 0);
+ * is_final non-zero: the segment's complete source. Errors leave the session usable: invalid
+ * UTF-8 (OPUSRT_ERROR_INVALID_INPUT), a source longer than the model takes, a push after
+ * opusrt_session_close (OPUSRT_ERROR_TRANSLATE). */
+OPUSRT_C_API opusrt_status opusrt_session_push(opusrt_session* session, const char* text, size_t length, int is_final,
+                                               opusrt_update** out_update);
+/* Ends the session: later pushes fail. */
+OPUSRT_C_API opusrt_status opusrt_session_close(opusrt_session* session);
+
+OPUSRT_C_API void opusrt_update_free(opusrt_update* update);
+/* Update getters: texts are NUL-terminated UTF-8 owned by the update (out_length may be NULL);
+ * ids are the target tokens after the decoder start (committed) and the shown tentative ones. */
+OPUSRT_C_API opusrt_status opusrt_update_committed(const opusrt_update* update, const char** out_text,
+                                                   size_t* out_length);
+OPUSRT_C_API opusrt_status opusrt_update_tentative(const opusrt_update* update, const char** out_text,
+                                                   size_t* out_length);
+OPUSRT_C_API opusrt_status opusrt_update_committed_ids(const opusrt_update* update, const int64_t** out_ids,
+                                                       size_t* out_count);
+OPUSRT_C_API opusrt_status opusrt_update_tentative_ids(const opusrt_update* update, const int64_t** out_ids,
+                                                       size_t* out_count);
+/* The segment (from 0; a final closes it) and the update's number within the session. */
+OPUSRT_C_API opusrt_status opusrt_update_position(const opusrt_update* update, int64_t* out_segment,
+                                                  int64_t* out_seq);
+/* 1 when this update is its segment's final (its committed text is the final translation). */
+OPUSRT_C_API opusrt_status opusrt_update_final(const opusrt_update* update, int* out_final);
+/* A final whose translation does not begin with what was committed: *out_retracted 1 and the
+ * number of committed bytes not kept (out_chars may be NULL). */
+OPUSRT_C_API opusrt_status opusrt_update_retracted(const opusrt_update* update, int* out_retracted,
+                                                   size_t* out_chars);
 
 #ifdef __cplusplus
 } /* extern "C" */

@@ -15,6 +15,7 @@
 #include <utility>
 #include <vector>
 
+#include "opusrt/incremental.h"
 #include "opusrt/translator.h"
 #include "opusrt/utf8.h"
 
@@ -24,6 +25,11 @@ struct opusrt_config {
 
 struct opusrt_options {
   opusrt::TranslateOptions options;
+  // Incremental sessions' settings (translate calls ignore them).
+  std::optional<opusrt::CommitPolicy> policy;
+  int mask = 0;
+  double bias = 0;
+  std::optional<int64_t> max_tentative_tokens;
   // opusrt_translate_text's call arguments, kept here so that its signature never grows.
   opusrt::SplitMode split = opusrt::SplitMode::kAuto;
   size_t max_batch = kDefaultMaxBatch;
@@ -33,6 +39,14 @@ struct opusrt_options {
 struct opusrt_translator {
   explicit opusrt_translator(opusrt::Translator t) : translator(std::move(t)) {}
   opusrt::Translator translator;
+};
+
+struct opusrt_session {
+  opusrt::IncrementalSession session;
+};
+
+struct opusrt_update {
+  opusrt::IncrementalUpdate update;
 };
 
 // One entry per text (opusrt_translate) or unit (opusrt_translate_text).
@@ -368,6 +382,10 @@ opusrt_status opusrt_options_unset(opusrt_options* options, const char* name) {
     else if (n == "target_prefix_ids") o.target_prefix_ids.clear();
     else if (n == "split") options->split = opusrt::SplitMode::kAuto;
     else if (n == "max_batch") options->max_batch = opusrt_options::kDefaultMaxBatch;
+    else if (n == "commit_policy") options->policy.reset();
+    else if (n == "mask") options->mask = 0;
+    else if (n == "bias") options->bias = 0;
+    else if (n == "max_tentative_tokens") options->max_tentative_tokens.reset();
     else fail(OPUSRT_ERROR_INVALID_ARGUMENT, "opusrt_options_unset: unknown option '" + std::string(n) + "'");
   });
 }
@@ -730,6 +748,151 @@ opusrt_status opusrt_result_joined_text(const opusrt_result* result, const char*
       fail(OPUSRT_ERROR_INVALID_ARGUMENT,
            "opusrt_result_joined_text: the result is not from opusrt_translate_text (it has no joined text)");
     text_out(*result->joined, out_text, out_length);
+  });
+}
+
+// ---- incremental sessions
+
+opusrt_status opusrt_options_set_commit_policy(opusrt_options* options, const char* policy) {
+  return guard(OPUSRT_ERROR_INVALID_ARGUMENT, [&] {
+    checked_options(options, "opusrt_options_set_commit_policy");
+    if (policy == nullptr) {
+      options->policy.reset();
+    } else {
+      options->policy = opusrt::parse_commit_policy(policy);
+    }
+  });
+}
+
+opusrt_status opusrt_options_set_mask(opusrt_options* options, int32_t mask) {
+  return guard(OPUSRT_ERROR_INVALID_ARGUMENT, [&] {
+    checked_options(options, "opusrt_options_set_mask");
+    if (mask < 0)
+      fail(OPUSRT_ERROR_INVALID_ARGUMENT, "opusrt_options_set_mask: mask must be >= 0, got " + std::to_string(mask));
+    options->mask = mask;
+  });
+}
+
+opusrt_status opusrt_options_set_bias(opusrt_options* options, double bias) {
+  return guard(OPUSRT_ERROR_INVALID_ARGUMENT, [&] {
+    checked_options(options, "opusrt_options_set_bias");
+    if (!(bias >= 0 && bias < 1))  // also NaN
+      fail(OPUSRT_ERROR_INVALID_ARGUMENT, "opusrt_options_set_bias: bias must be in [0, 1), got " + std::to_string(bias));
+    options->bias = bias;
+  });
+}
+
+opusrt_status opusrt_options_set_max_tentative_tokens(opusrt_options* options, int64_t max_tokens) {
+  return guard(OPUSRT_ERROR_INVALID_ARGUMENT, [&] {
+    const char* f = "opusrt_options_set_max_tentative_tokens";
+    set_count(max_tokens, checked_options(options, f)->max_tentative_tokens, f, "max_tokens", kMaxTokensCap);
+  });
+}
+
+opusrt_status opusrt_session_create(const opusrt_translator* translator, const opusrt_options* options,
+                                    opusrt_session** out_session) {
+  return guard(OPUSRT_ERROR_INVALID_ARGUMENT, [&] {
+    require(out_session, "opusrt_session_create", "out_session");
+    *out_session = nullptr;
+    require(translator, "opusrt_session_create", "translator");
+    opusrt::IncrementalOptions session_options;
+    if (options != nullptr) {
+      session_options.translate = options->options;
+      if (options->policy) session_options.policy = *options->policy;
+      session_options.mask = options->mask;
+      session_options.bias = options->bias;
+      session_options.max_tentative_tokens = options->max_tentative_tokens;
+    }
+    *out_session = std::make_unique<opusrt_session>(
+                       opusrt_session{opusrt::IncrementalSession(translator->translator, session_options)})
+                       .release();
+  });
+}
+
+void opusrt_session_free(opusrt_session* session) { std::unique_ptr<opusrt_session> owned(session); }
+
+opusrt_status opusrt_session_push(opusrt_session* session, const char* text, size_t length, int is_final,
+                                  opusrt_update** out_update) {
+  return guard(OPUSRT_ERROR_TRANSLATE, [&] {
+    const char* f = "opusrt_session_push";
+    require(out_update, f, "out_update");
+    *out_update = nullptr;
+    require(session, f, "session");
+    if (length > 0) require(text, f, "text");
+    const std::string_view source = length > 0 ? std::string_view(text, length) : std::string_view();
+    if (const auto bad = opusrt::find_invalid_utf8(source))
+      fail(OPUSRT_ERROR_INVALID_INPUT, std::string(f) + ": text: invalid UTF-8 at byte " + std::to_string(*bad));
+    *out_update = std::make_unique<opusrt_update>(opusrt_update{session->session.push(source, is_final != 0)}).release();
+  });
+}
+
+opusrt_status opusrt_session_close(opusrt_session* session) {
+  return guard(OPUSRT_ERROR_INTERNAL, [&] {
+    require(session, "opusrt_session_close", "session");
+    session->session.close();
+  });
+}
+
+void opusrt_update_free(opusrt_update* update) { std::unique_ptr<opusrt_update> owned(update); }
+
+opusrt_status opusrt_update_committed(const opusrt_update* update, const char** out_text, size_t* out_length) {
+  return guard(OPUSRT_ERROR_INTERNAL, [&] {
+    require(update, "opusrt_update_committed", "update");
+    require(out_text, "opusrt_update_committed", "out_text");
+    text_out(update->update.committed, out_text, out_length);
+  });
+}
+
+opusrt_status opusrt_update_tentative(const opusrt_update* update, const char** out_text, size_t* out_length) {
+  return guard(OPUSRT_ERROR_INTERNAL, [&] {
+    require(update, "opusrt_update_tentative", "update");
+    require(out_text, "opusrt_update_tentative", "out_text");
+    text_out(update->update.tentative, out_text, out_length);
+  });
+}
+
+opusrt_status opusrt_update_committed_ids(const opusrt_update* update, const int64_t** out_ids, size_t* out_count) {
+  return guard(OPUSRT_ERROR_INTERNAL, [&] {
+    require(update, "opusrt_update_committed_ids", "update");
+    require(out_ids, "opusrt_update_committed_ids", "out_ids");
+    require(out_count, "opusrt_update_committed_ids", "out_count");
+    ids_out(update->update.committed_ids, out_ids, out_count);
+  });
+}
+
+opusrt_status opusrt_update_tentative_ids(const opusrt_update* update, const int64_t** out_ids, size_t* out_count) {
+  return guard(OPUSRT_ERROR_INTERNAL, [&] {
+    require(update, "opusrt_update_tentative_ids", "update");
+    require(out_ids, "opusrt_update_tentative_ids", "out_ids");
+    require(out_count, "opusrt_update_tentative_ids", "out_count");
+    ids_out(update->update.tentative_ids, out_ids, out_count);
+  });
+}
+
+opusrt_status opusrt_update_position(const opusrt_update* update, int64_t* out_segment, int64_t* out_seq) {
+  return guard(OPUSRT_ERROR_INTERNAL, [&] {
+    require(update, "opusrt_update_position", "update");
+    require(out_segment, "opusrt_update_position", "out_segment");
+    require(out_seq, "opusrt_update_position", "out_seq");
+    *out_segment = update->update.segment;
+    *out_seq = update->update.seq;
+  });
+}
+
+opusrt_status opusrt_update_final(const opusrt_update* update, int* out_final) {
+  return guard(OPUSRT_ERROR_INTERNAL, [&] {
+    require(update, "opusrt_update_final", "update");
+    require(out_final, "opusrt_update_final", "out_final");
+    *out_final = update->update.final ? 1 : 0;
+  });
+}
+
+opusrt_status opusrt_update_retracted(const opusrt_update* update, int* out_retracted, size_t* out_chars) {
+  return guard(OPUSRT_ERROR_INTERNAL, [&] {
+    require(update, "opusrt_update_retracted", "update");
+    require(out_retracted, "opusrt_update_retracted", "out_retracted");
+    *out_retracted = update->update.retracted ? 1 : 0;
+    if (out_chars != nullptr) *out_chars = update->update.retracted_chars;
   });
 }
 

@@ -252,7 +252,8 @@ static void test_option_setters_check_their_values(void) {
   const char* names[] = {"max_new_tokens", "num_beams", "length_penalty", "early_stopping", "num_return_sequences",
                          "target_lang", "min_new_tokens", "repetition_penalty", "no_repeat_ngram_size",
                          "bad_words_ids", "suppress_tokens", "do_sample", "temperature", "top_k", "top_p", "seed",
-                         "target_prefix", "target_prefix_ids", "split", "max_batch"};
+                         "target_prefix", "target_prefix_ids", "split", "max_batch", "commit_policy", "mask",
+                         "bias", "max_tentative_tokens"};
   for (size_t i = 0; i < sizeof names / sizeof names[0]; ++i) CHECK_OK(opusrt_options_unset(o, names[i]));
   CHECK_ERROR(opusrt_options_unset(o, "beams"), OPUSRT_ERROR_INVALID_ARGUMENT, "unknown option 'beams'");
   CHECK_ERROR(opusrt_options_unset(o, NULL), OPUSRT_ERROR_INVALID_ARGUMENT, "name is NULL");
@@ -833,6 +834,112 @@ static void test_translate_text(const opusrt_translator* translator) {
   opusrt_options_free(options);
 }
 
+/* ---- incremental sessions ---- */
+
+static char* update_text(const opusrt_update* update, int committed) {
+  const char* text = NULL;
+  size_t length = 0;
+  CHECK_OK(committed ? opusrt_update_committed(update, &text, &length) : opusrt_update_tentative(update, &text, &length));
+  CHECK(text != NULL && strlen(text) == length);
+  char* copy = malloc(length + 1);
+  if (copy == NULL) abort();
+  memcpy(copy, text ? text : "", length + 1);
+  return copy;
+}
+
+static void test_incremental_session(const opusrt_translator* translator) {
+  opusrt_options* options = greedy_options(16);
+  CHECK_ERROR(opusrt_options_set_commit_policy(options, "la1x"), OPUSRT_ERROR_INVALID_ARGUMENT, "la1x");
+  CHECK_ERROR(opusrt_options_set_mask(options, -1), OPUSRT_ERROR_INVALID_ARGUMENT, "mask must be >= 0");
+  CHECK_ERROR(opusrt_options_set_bias(options, 1.0), OPUSRT_ERROR_INVALID_ARGUMENT, "bias must be in [0, 1)");
+  CHECK_ERROR(opusrt_options_set_max_tentative_tokens(options, -1), OPUSRT_ERROR_INVALID_ARGUMENT, "max_tokens");
+  CHECK_OK(opusrt_options_set_commit_policy(options, "la2"));
+  CHECK_OK(opusrt_options_set_mask(options, 0));
+  CHECK_OK(opusrt_options_set_bias(options, 0.0));
+  CHECK_OK(opusrt_options_set_max_tentative_tokens(options, 0));
+  opusrt_session* session = NULL;
+  CHECK_OK(opusrt_session_create(translator, options, &session));
+  if (session == NULL) return;
+
+  /* Partials growing word by word, then the final: committed text only grows; the final is
+   * exactly the offline translation with the same options. */
+  const char* partials[] = {"Where", "Where is", "Where is the", "Where is the nearest", "Where is the nearest train"};
+  char* previous = malloc(1);
+  if (previous == NULL) abort();
+  previous[0] = '\0';
+  for (size_t i = 0; i < 5; ++i) {
+    opusrt_update* update = NULL;
+    CHECK_OK(opusrt_session_push(session, partials[i], strlen(partials[i]), 0, &update));
+    if (update == NULL) continue;
+    char* committed = update_text(update, 1);
+    char* tentative = update_text(update, 0);
+    CHECK(strncmp(committed, previous, strlen(previous)) == 0); /* grows */
+    int final = 1;
+    CHECK_OK(opusrt_update_final(update, &final));
+    CHECK(final == 0);
+    int64_t segment = -1, seq = -1;
+    CHECK_OK(opusrt_update_position(update, &segment, &seq));
+    CHECK(segment == 0 && seq >= 0);
+    const int64_t* ids = NULL;
+    size_t n = 0;
+    CHECK_OK(opusrt_update_committed_ids(update, &ids, &n));
+    CHECK_OK(opusrt_update_tentative_ids(update, &ids, &n));
+    CHECK(strlen(committed) + strlen(tentative) > 0 || n == 0);
+    free(previous);
+    previous = committed;
+    free(tentative);
+    opusrt_update_free(update);
+  }
+  const char* source = kTexts[1];
+  opusrt_update* last = NULL;
+  CHECK_OK(opusrt_session_push(session, source, strlen(source), 1, &last));
+  int final = 0, retracted = -1;
+  size_t retracted_chars = 99;
+  CHECK_OK(opusrt_update_final(last, &final));
+  CHECK(final == 1);
+  CHECK_OK(opusrt_update_retracted(last, &retracted, &retracted_chars));
+  CHECK(retracted == 0 || retracted == 1);
+  CHECK(retracted == 1 ? retracted_chars > 0 : retracted_chars == 0);
+  CHECK_OK(opusrt_update_retracted(last, &retracted, NULL));
+  opusrt_result* offline = translate(translator, options, kTexts + 1, 1);
+  char* final_text = update_text(last, 1);
+  CHECK(strcmp(final_text, result_text(offline, 0)) == 0);
+  free(final_text);
+  opusrt_update_free(last);
+
+  /* A new segment starts after a final. */
+  CHECK_OK(opusrt_session_push(session, "Good", 4, 0, &last));
+  int64_t segment = -1, seq = -1;
+  CHECK_OK(opusrt_update_position(last, &segment, &seq));
+  CHECK(segment == 1);
+  opusrt_update_free(last);
+
+  /* Errors: invalid UTF-8 (the session stays usable), NULL arguments, a push after close. */
+  last = (opusrt_update*)&last;
+  CHECK_ERROR(opusrt_session_push(session, "Go\xff", 3, 0, &last), OPUSRT_ERROR_INVALID_INPUT,
+              "opusrt_session_push: text: invalid UTF-8 at byte 2");
+  CHECK(last == NULL);
+  CHECK_ERROR(opusrt_session_push(NULL, "Go", 2, 0, &last), OPUSRT_ERROR_INVALID_ARGUMENT, "session is NULL");
+  CHECK_ERROR(opusrt_session_push(session, NULL, 2, 0, &last), OPUSRT_ERROR_INVALID_ARGUMENT, "text is NULL");
+  CHECK_ERROR(opusrt_session_push(session, "Go", 2, 0, NULL), OPUSRT_ERROR_INVALID_ARGUMENT, "out_update is NULL");
+  CHECK_OK(opusrt_session_push(session, "Good morning!", 13, 1, &last));
+  opusrt_update_free(last);
+  CHECK_OK(opusrt_session_close(session));
+  CHECK(opusrt_session_push(session, "Hello", 5, 0, &last) != OPUSRT_OK);
+  CHECK(last == NULL);
+  CHECK_ERROR(opusrt_session_close(NULL), OPUSRT_ERROR_INVALID_ARGUMENT, "session is NULL");
+  opusrt_session_free(session);
+  CHECK_ERROR(opusrt_session_create(NULL, options, &session), OPUSRT_ERROR_INVALID_ARGUMENT, "translator is NULL");
+  CHECK(session == NULL);
+  CHECK_ERROR(opusrt_update_committed(NULL, NULL, NULL), OPUSRT_ERROR_INVALID_ARGUMENT, "update is NULL");
+  CHECK_ERROR(opusrt_update_final(NULL, &final), OPUSRT_ERROR_INVALID_ARGUMENT, "update is NULL");
+  opusrt_session_free(NULL);
+  opusrt_update_free(NULL);
+  free(previous);
+  opusrt_result_free(offline);
+  opusrt_options_free(options);
+}
+
 /* ---- threads ---- */
 
 struct Job {
@@ -903,6 +1010,7 @@ int main(int argc, char** argv) {
   test_target_prefix_and_language(translator);
   test_streaming_with_stop(translator);
   test_translate_text(translator);
+  test_incremental_session(translator);
   test_one_translator_many_threads(translator);
   opusrt_free(translator);
   if (failures > 0) {
