@@ -42,12 +42,18 @@ passed="$(grep -oE 'test result: ok\. [0-9]+ passed' "$work/test.log" | awk '{ n
 [ "$passed" -ge 10 ] || fail "only $passed tests passed"
 OPUSRT_TEST_MODEL="$model" "$cargo" test --offline --doc 2>&1 | tee "$work/doc.log" || fail "cargo test --doc failed"
 
-step "the example: one translator, one worker per stream"
-"$cargo" run --offline --quiet --example translate -- "$model" "Hello world. Good morning!" "Where is the station?" \
+step "the example: one translator, one incremental session per stream"
+"$cargo" run --offline --quiet --example translate -- "$model" "Hello world, good morning!" "Where is the station?" \
   > "$work/example.out" 2> "$work/example.err" || fail "the example failed: $(cat "$work/example.err")"
-grep -q "^\[stream 0\] " "$work/example.out" && grep -q "^\[stream 1\] " "$work/example.out" ||
-  fail "the example printed: $(cat "$work/example.out")"
-grep -q "^\[stream 1 unit 0\] " "$work/example.err" || fail "the example streamed nothing: $(cat "$work/example.err")"
+for stream in 0 1; do
+  [ "$(grep -c "^\[stream $stream\] .* | " "$work/example.out")" -ge 2 ] || fail "stream $stream had no partial updates: $(cat "$work/example.out")"
+  grep -q "^\[stream $stream\] final: " "$work/example.out" || fail "stream $stream had no final: $(cat "$work/example.out")"
+done
+# The finals are the offline translations.
+"$cargo" run --offline --quiet --example translate -- "$model" "Where is the station?" > "$work/one.out" 2>&1
+grep "final: " "$work/one.out" | sed 's/^.*final: //' > "$work/final.txt"
+"$work/prefix/bin/opusrt" translate --model "$model" --max-new-tokens 64 --beams 1 <<< "Where is the station?" > "$work/cli.txt"
+diff "$work/cli.txt" "$work/final.txt" || fail "the example's final is not the CLI's translation: $(cat "$work/one.out")"
 if "$cargo" run --offline --quiet --example translate -- /nonexistent/model 2> "$work/missing.err"; then
   fail "the example loaded a missing model"
 fi

@@ -24,8 +24,10 @@
 //! - Streaming: [`Translator::translate_stream`] calls a closure per new token with the text so
 //!   far; returning `false` stops that text.
 //!
-//! Minimum Rust version: 1.63 (Debian 12's rustc). Incremental (live) sessions
-//! (`IncrementalSession`) are reserved for the C API's next level (`opusrt/incremental.h`).
+//! - Live speech: [`IncrementalSession`], one per audio stream: push growing partial transcripts,
+//!   get committed + tentative text; a final push gives exactly the offline translation.
+//!
+//! Minimum Rust version: 1.63 (Debian 12's rustc).
 #![forbid(unsafe_op_in_unsafe_fn)]
 
 pub mod sys;
@@ -753,6 +755,180 @@ impl TranslateOptions {
     }
 }
 
+// ---- incremental sessions ----------------------------------------------------------------------
+
+/// What an [`IncrementalSession`] commits.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum CommitPolicy {
+    /// LocalAgreement-n: the longest common prefix of the last n hypotheses (default n = 2).
+    LocalAgreement(u32),
+    /// All but the last n tokens of the current hypothesis.
+    Hold(u32),
+    /// Stay k source words ahead of the committed target.
+    WaitK(u32),
+}
+
+/// Settings of an [`IncrementalSession`]: the translation options its finals use, and how it
+/// commits and shows partial translations.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct SessionOptions {
+    pub translate: TranslateOptions,
+    /// Default: LocalAgreement-2.
+    pub policy: Option<CommitPolicy>,
+    /// mask-k: hide the last k tentative tokens until the final.
+    pub mask: u32,
+    /// Biased search towards the previous hypothesis, in [0, 1); 0 is off.
+    pub bias: f64,
+    /// Tokens a non-final update may generate after the committed ones (default: 2 x the source
+    /// tokens the update added + 8).
+    pub max_tentative_tokens: Option<i64>,
+}
+
+/// One update of a session.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Update {
+    /// Segment number (from 0; a final closes it) and update number within the session.
+    pub segment: i64,
+    pub seq: i64,
+    /// Only grows within a segment; for a final, the final translation.
+    pub committed: String,
+    /// May change at the next update.
+    pub tentative: String,
+    pub committed_ids: Vec<i64>,
+    pub tentative_ids: Vec<i64>,
+    pub is_final: bool,
+    /// A final that does not begin with what was committed, and how many committed bytes were
+    /// not kept.
+    pub retracted: bool,
+    pub retracted_chars: usize,
+}
+
+/// Live translation of one audio stream's growing transcript. It borrows its [`Translator`]
+/// (which must outlive it); it is `Send` (move it to the stream's thread) but not `Sync` (one
+/// push at a time, which `&mut self` enforces). Freed on drop.
+pub struct IncrementalSession<'a> {
+    raw: NonNull<sys::opusrt_session>,
+    _translator: std::marker::PhantomData<&'a Translator>,
+}
+
+// SAFETY: the C API lets a session move between threads; pushes take &mut self, so one thread
+// at a time; the borrowed Translator is Sync.
+unsafe impl<'a> Send for IncrementalSession<'a> {}
+
+impl<'a> Drop for IncrementalSession<'a> {
+    fn drop(&mut self) {
+        // SAFETY: created by opusrt_session_create, freed once.
+        unsafe { sys::opusrt_session_free(self.raw.as_ptr()) }
+    }
+}
+
+impl<'a> fmt::Debug for IncrementalSession<'a> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("IncrementalSession").finish_non_exhaustive()
+    }
+}
+
+impl Translator {
+    /// A live session for one audio stream.
+    pub fn session(&self, options: &SessionOptions) -> Result<IncrementalSession<'_>> {
+        let c_options = options.translate.to_c()?;
+        let o = c_options.0.as_ptr();
+        // SAFETY: live handles; strings outlive the calls.
+        unsafe {
+            if let Some(policy) = &options.policy {
+                let text = match policy {
+                    CommitPolicy::LocalAgreement(n) => format!("la{}", n),
+                    CommitPolicy::Hold(n) => format!("hold:{}", n),
+                    CommitPolicy::WaitK(k) => format!("wait:{}", k),
+                };
+                let text = c_string(&text, "commit policy")?;
+                check(sys::opusrt_options_set_commit_policy(o, text.as_ptr()))?;
+            }
+            let mask = i32::try_from(options.mask)
+                .map_err(|_| Error::new(Status::InvalidArgument, format!("mask {} is too large", options.mask)))?;
+            check(sys::opusrt_options_set_mask(o, mask))?;
+            check(sys::opusrt_options_set_bias(o, options.bias))?;
+            if let Some(n) = options.max_tentative_tokens {
+                if n < 1 {
+                    return Err(Error::new(
+                        Status::InvalidArgument,
+                        format!("max_tentative_tokens must be >= 1, got {}", n),
+                    ));
+                }
+                check(sys::opusrt_options_set_max_tentative_tokens(o, n))?;
+            }
+            let mut raw = ptr::null_mut();
+            check(sys::opusrt_session_create(self.raw.as_ptr(), o, &mut raw))?;
+            match NonNull::new(raw) {
+                Some(raw) => Ok(IncrementalSession { raw, _translator: std::marker::PhantomData }),
+                None => Err(Error::new(Status::Internal, "opusrt_session_create returned no session")),
+            }
+        }
+    }
+}
+
+struct UpdateHandle(NonNull<sys::opusrt_update>);
+
+impl Drop for UpdateHandle {
+    fn drop(&mut self) {
+        // SAFETY: handed out by opusrt_session_push, freed once.
+        unsafe { sys::opusrt_update_free(self.0.as_ptr()) }
+    }
+}
+
+impl<'a> IncrementalSession<'a> {
+    /// The current segment's source so far; `is_final`: its complete source (the update's
+    /// `committed` is then exactly [`Translator::translate`]'s text). An error (invalid input, a
+    /// source too long for the model, a push after [`IncrementalSession::close`]) leaves the
+    /// session usable.
+    pub fn push(&mut self, source: &str, is_final: bool) -> Result<Update> {
+        let mut raw = ptr::null_mut();
+        // SAFETY: live session; the text is valid for its length during the call.
+        check(unsafe {
+            sys::opusrt_session_push(
+                self.raw.as_ptr(),
+                source.as_ptr() as *const c_char,
+                source.len(),
+                is_final as c_int,
+                &mut raw,
+            )
+        })?;
+        let handle = NonNull::new(raw)
+            .map(UpdateHandle)
+            .ok_or_else(|| Error::new(Status::Internal, "opusrt_session_push returned no update"))?;
+        let u = handle.0.as_ptr();
+        let mut update = Update::default();
+        // SAFETY: live update; everything is copied before it is freed.
+        unsafe {
+            let mut text: *const c_char = ptr::null();
+            let mut length = 0usize;
+            check(sys::opusrt_update_committed(u, &mut text, &mut length))?;
+            update.committed = copy_text(text, length);
+            check(sys::opusrt_update_tentative(u, &mut text, &mut length))?;
+            update.tentative = copy_text(text, length);
+            let mut ids: *const i64 = ptr::null();
+            let mut count = 0usize;
+            check(sys::opusrt_update_committed_ids(u, &mut ids, &mut count))?;
+            update.committed_ids = copy_ids(ids, count);
+            check(sys::opusrt_update_tentative_ids(u, &mut ids, &mut count))?;
+            update.tentative_ids = copy_ids(ids, count);
+            check(sys::opusrt_update_position(u, &mut update.segment, &mut update.seq))?;
+            let mut flag: c_int = 0;
+            check(sys::opusrt_update_final(u, &mut flag))?;
+            update.is_final = flag != 0;
+            check(sys::opusrt_update_retracted(u, &mut flag, &mut update.retracted_chars))?;
+            update.retracted = flag != 0;
+        }
+        Ok(update)
+    }
+
+    /// Ends the session: later pushes are errors.
+    pub fn close(&mut self) -> Result<()> {
+        // SAFETY: live session.
+        check(unsafe { sys::opusrt_session_close(self.raw.as_ptr()) })
+    }
+}
+
 // ---- owned C handles (private) -----------------------------------------------------------------
 
 struct Config(NonNull<sys::opusrt_config>);
@@ -915,6 +1091,8 @@ mod tests {
         assert_send_sync::<Translator>();
         assert_send_sync::<TranslateOptions>();
         assert_send_sync::<Error>();
+        fn assert_send<T: Send>() {}
+        assert_send::<IncrementalSession<'static>>();
     }
 
     #[test]

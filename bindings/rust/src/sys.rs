@@ -50,6 +50,14 @@ pub struct opusrt_options {
 pub struct opusrt_result {
     _private: [u8; 0],
 }
+#[repr(C)]
+pub struct opusrt_session {
+    _private: [u8; 0],
+}
+#[repr(C)]
+pub struct opusrt_update {
+    _private: [u8; 0],
+}
 
 pub type opusrt_token_callback = Option<
     unsafe extern "C" fn(
@@ -210,6 +218,48 @@ extern "C" {
         out_length: *mut usize,
     ) -> opusrt_status;
 
-    // Reserved for incremental (live) sessions (issue 11, opusrt/incremental.h): opusrt_session_*
-    // and opusrt_update_* are not in this C API level.
+    pub fn opusrt_options_set_commit_policy(options: *mut opusrt_options, policy: *const c_char) -> opusrt_status;
+    pub fn opusrt_options_set_mask(options: *mut opusrt_options, mask: i32) -> opusrt_status;
+    pub fn opusrt_options_set_bias(options: *mut opusrt_options, bias: f64) -> opusrt_status;
+    pub fn opusrt_options_set_max_tentative_tokens(options: *mut opusrt_options, max_tokens: i64) -> opusrt_status;
+    pub fn opusrt_session_create(
+        translator: *const opusrt_translator,
+        options: *const opusrt_options,
+        out_session: *mut *mut opusrt_session,
+    ) -> opusrt_status;
+    pub fn opusrt_session_free(session: *mut opusrt_session);
+    pub fn opusrt_session_push(
+        session: *mut opusrt_session,
+        text: *const c_char,
+        length: usize,
+        is_final: c_int,
+        out_update: *mut *mut opusrt_update,
+    ) -> opusrt_status;
+    pub fn opusrt_session_close(session: *mut opusrt_session) -> opusrt_status;
+    pub fn opusrt_update_free(update: *mut opusrt_update);
+    pub fn opusrt_update_committed(
+        update: *const opusrt_update,
+        out_text: *mut *const c_char,
+        out_length: *mut usize,
+    ) -> opusrt_status;
+    pub fn opusrt_update_tentative(
+        update: *const opusrt_update,
+        out_text: *mut *const c_char,
+        out_length: *mut usize,
+    ) -> opusrt_status;
+    pub fn opusrt_update_committed_ids(
+        update: *const opusrt_update,
+        out_ids: *mut *const i64,
+        out_count: *mut usize,
+    ) -> opusrt_status;
+    pub fn opusrt_update_tentative_ids(
+        update: *const opusrt_update,
+        out_ids: *mut *const i64,
+        out_count: *mut usize,
+    ) -> opusrt_status;
+    pub fn opusrt_update_position(update: *const opusrt_update, out_segment: *mut i64, out_seq: *mut i64)
+        -> opusrt_status;
+    pub fn opusrt_update_final(update: *const opusrt_update, out_final: *mut c_int) -> opusrt_status;
+    pub fn opusrt_update_retracted(update: *const opusrt_update, out_retracted: *mut c_int, out_chars: *mut usize)
+        -> opusrt_status;
 }

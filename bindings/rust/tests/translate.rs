@@ -272,3 +272,60 @@ fn one_translator_serves_several_threads() {
         }
     });
 }
+
+#[test]
+fn incremental_session_finals_equal_offline() {
+    let t = translator();
+    let translate = greedy(16);
+    let mut session = t.session(&opusrt::SessionOptions { translate: translate.clone(), ..Default::default() }).unwrap();
+    for (segment, source) in TEXTS.iter().enumerate() {
+        let words: Vec<&str> = source.split(' ').collect();
+        let mut committed = String::new();
+        for n in 1..words.len() {
+            let update = session.push(&words[..n].join(" "), false).unwrap();
+            assert_eq!(update.segment, segment as i64);
+            assert!(!update.is_final);
+            assert!(update.committed.starts_with(&committed), "committed text only grows");
+            committed = update.committed;
+        }
+        let last = session.push(source, true).unwrap();
+        assert!(last.is_final);
+        assert_eq!(last.committed, t.translate(source, &translate).unwrap().text, "final == offline");
+        assert_eq!(last.retracted, !last.committed.starts_with(&committed));
+    }
+    // A source too long for the model is an error; the session stays usable.
+    let e = session.push(&"word ".repeat(5000), false).unwrap_err();
+    assert_eq!(e.status(), Status::Translate);
+    assert!(session.push("Hello", false).is_ok());
+    session.close().unwrap();
+    assert!(session.push("Hello", false).is_err());
+
+    // Other policies; invalid settings are errors with the library's message.
+    for policy in [opusrt::CommitPolicy::Hold(2), opusrt::CommitPolicy::WaitK(1), opusrt::CommitPolicy::LocalAgreement(3)] {
+        let options = opusrt::SessionOptions { translate: translate.clone(), policy: Some(policy), ..Default::default() };
+        let mut session = t.session(&options).unwrap();
+        session.push("Where is", false).unwrap();
+        let last = session.push(TEXTS[1], true).unwrap();
+        assert_eq!(last.committed, t.translate(TEXTS[1], &translate).unwrap().text);
+    }
+    let e = t.session(&opusrt::SessionOptions { bias: 1.5, ..Default::default() }).unwrap_err();
+    assert!(e.message().contains("bias"), "{}", e);
+}
+
+#[test]
+fn one_session_per_stream_on_its_own_thread() {
+    let t = translator();
+    let translate = greedy(16);
+    std::thread::scope(|scope| {
+        for source in TEXTS {
+            let t = &t;
+            let translate = translate.clone();
+            scope.spawn(move || {
+                let mut session = t.session(&opusrt::SessionOptions { translate: translate.clone(), ..Default::default() }).unwrap();
+                session.push(&source[..source.len() / 2], false).unwrap();
+                let last = session.push(source, true).unwrap();
+                assert_eq!(last.committed, t.translate(source, &translate).unwrap().text);
+            });
+        }
+    });
+}
