@@ -23,6 +23,7 @@ APT_PACKAGES=(
   haproxy curl jq
   # The page's browser test (tests/web/page.test.mjs) drives Debian's chromium; HTML is parsed by gumbo.
   chromium libgumbo-dev
+  cargo  # Debian's cargo + rustc 1.63: the Rust crate's tests (bindings/rust)
 )
 
 need_apt=()

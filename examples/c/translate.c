@@ -4,7 +4,9 @@
  *
  * Translates the TEXT arguments, or else every line of stdin (in batches of up to 16 lines),
  * and prints one line per text. An empty input line gives an empty output line. On an error it
- * prints the status and opusrt_last_error() to stderr and exits with 1.
+ * prints the status and opusrt_last_error() to stderr and exits with 1; a text that cannot be
+ * translated (invalid UTF-8, too long) prints an empty line, its reason on stderr, and the
+ * others are translated (exit status 1).
  */
 #include <opusrt/opusrt.h>
 
@@ -19,18 +21,27 @@ static int report(const char* what, opusrt_status status) {
   return 1;
 }
 
-/* Translates count texts as one batch and prints one line per text. Returns 0 or 1. */
+/* Translates count texts as one batch and prints one line per text. Returns 1 when the call
+ * failed, else 0; sets *text_failed when a text failed alone. */
 static int translate_batch(const opusrt_translator* translator, const opusrt_options* options,
-                           const char* const* texts, size_t count) {
+                           const char* const* texts, size_t count, int* text_failed) {
   opusrt_result* result = NULL;
   opusrt_status status = opusrt_translate(translator, options, texts, NULL, count, &result);
   if (status != OPUSRT_OK) return report("translate", status);
   size_t n = 0;
   status = opusrt_result_count(result, &n);
   for (size_t i = 0; status == OPUSRT_OK && i < n; ++i) {
+    /* A text that cannot be translated fails alone: an empty line here, the reason on stderr. */
+    opusrt_status text_status = OPUSRT_OK;
+    const char* message = NULL;
+    status = opusrt_result_error(result, i, &text_status, &message);
+    if (status == OPUSRT_OK && text_status != OPUSRT_OK) {
+      fprintf(stderr, "translate: %s: %s\n", opusrt_status_string(text_status), message);
+      *text_failed = 1;
+    }
     const char* text = NULL;
     size_t length = 0;
-    status = opusrt_result_text(result, i, &text, &length);
+    if (status == OPUSRT_OK) status = opusrt_result_text(result, i, &text, &length);
     if (status == OPUSRT_OK) {
       fwrite(text, 1, length, stdout);
       fputc('\n', stdout);
@@ -69,7 +80,7 @@ static char* read_line(FILE* in) {
 }
 
 /* Translates stdin in batches; empty lines are echoed, not translated. */
-static int translate_stdin(const opusrt_translator* translator, const opusrt_options* options) {
+static int translate_stdin(const opusrt_translator* translator, const opusrt_options* options, int* text_failed) {
   char* lines[kBatchLines];
   size_t count = 0;
   int failed = 0, done = 0;
@@ -80,7 +91,7 @@ static int translate_stdin(const opusrt_translator* translator, const opusrt_opt
     const int empty = line != NULL && line[0] == '\0';
     if (line != NULL && !empty) lines[count++] = line;
     if (count > 0 && (count == kBatchLines || empty || done)) {
-      failed = translate_batch(translator, options, (const char* const*)lines, count);
+      failed = translate_batch(translator, options, (const char* const*)lines, count, text_failed);
       for (size_t i = 0; i < count; ++i) free(lines[i]);
       count = 0;
     }
@@ -132,13 +143,14 @@ int main(int argc, char** argv) {
     return report("load", status);
   }
 
-  int failed;
+  int failed, text_failed = 0;
   if (first_text < argc) {
-    failed = translate_batch(translator, options, (const char* const*)(argv + first_text), (size_t)(argc - first_text));
+    failed = translate_batch(translator, options, (const char* const*)(argv + first_text), (size_t)(argc - first_text),
+                             &text_failed);
   } else {
-    failed = translate_stdin(translator, options);
+    failed = translate_stdin(translator, options, &text_failed);
   }
   opusrt_free(translator);
   opusrt_options_free(options);
-  return failed;
+  return failed || text_failed;
 }

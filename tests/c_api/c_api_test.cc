@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <cstring>
 #include <filesystem>
+#include <functional>
 #include <limits>
 #include <memory>
 #include <string>
@@ -334,12 +335,26 @@ TEST(CApi, InvalidUtf8IsAnInputErrorNamingTextAndByte) {
       {"\xF4\x90\x80\x80", 0},    // above U+10FFFF
       {"ok \xff", 3},
   };
+  const std::vector<CTranslation> fine = c_translate(t.get(), options.get(), {"fine"});
   for (const auto& [text, byte] : bad) {
+    // The bad text fails alone, with its status and message; the other one is translated.
     const char* texts[] = {"fine", text.c_str()};
-    opusrt_result* result = nullptr;
-    EXPECT_EQ(opusrt_translate(t.get(), options.get(), texts, nullptr, 2, &result), OPUSRT_ERROR_INVALID_INPUT);
-    EXPECT_EQ(result, nullptr);
-    EXPECT_EQ(last_error(), "opusrt_translate: texts[1]: invalid UTF-8 at byte " + std::to_string(byte));
+    opusrt_result* raw = nullptr;
+    ASSERT_EQ(opusrt_translate(t.get(), options.get(), texts, nullptr, 2, &raw), OPUSRT_OK) << last_error();
+    ResultPtr result(raw);
+    opusrt_status status = OPUSRT_ERROR_INTERNAL;
+    const char* message = nullptr;
+    ASSERT_EQ(opusrt_result_error(result.get(), 0, &status, &message), OPUSRT_OK);
+    EXPECT_EQ(status, OPUSRT_OK);
+    EXPECT_STREQ(message, "");
+    ASSERT_EQ(opusrt_result_error(result.get(), 1, &status, &message), OPUSRT_OK);
+    EXPECT_EQ(status, OPUSRT_ERROR_INVALID_INPUT);
+    EXPECT_EQ(std::string(message), "texts[1]: invalid UTF-8 at byte " + std::to_string(byte));
+    const std::vector<CTranslation> got = read_result(result.get());
+    ASSERT_EQ(got.size(), 2u);
+    EXPECT_EQ(got[0].output_ids, fine[0].output_ids);
+    EXPECT_EQ(got[1].text, "");
+    EXPECT_TRUE(got[1].output_ids.empty());
   }
   // An embedded NUL is valid UTF-8 when lengths are given; the library decides what it means.
   const char with_nul[] = {'a', '\0', 'b'};
@@ -459,6 +474,185 @@ TEST(CApi, StatusStringsNameEveryStatus) {
   EXPECT_STREQ(opusrt_status_string(OPUSRT_ERROR_INTERNAL), "OPUSRT_ERROR_INTERNAL");
   EXPECT_STREQ(c_api_test_status_string(1234), "OPUSRT_ERROR_UNKNOWN");
   EXPECT_STREQ(c_api_test_status_string(-1), "OPUSRT_ERROR_UNKNOWN");
+}
+
+}  // namespace
+}  // namespace opusrt::test
+
+namespace opusrt::test {
+namespace {
+
+// Every option setter of the C API sets the C++ option of the same name: each case sets some
+// options through C and through TranslateOptions and compares everything the results carry.
+TEST(CApi, EveryOptionSetterIsTheCppOption) {
+  TranslatorPtr t = create(tiny_model_dir());
+  ASSERT_TRUE(t);
+  const Translator cpp(tiny_model_dir());
+  const std::vector<std::string> texts = {"Hello world.", "Where is the nearest train station?", "a"};
+  const std::vector<int64_t> prefix_ids = {cpp.model_info().vocab_size / 2};  // an ordinary token
+  struct Case {
+    const char* name;
+    std::function<void(opusrt_options*)> c;
+    std::function<void(TranslateOptions&)> cpp;
+  };
+  auto ok = [](opusrt_status s) { ASSERT_EQ(s, OPUSRT_OK) << last_error(); };
+  const std::vector<Case> cases = {
+      {"beams, length penalty, early stopping, n-best",
+       [&](opusrt_options* o) {
+         ok(opusrt_options_set_num_beams(o, 4));
+         ok(opusrt_options_set_length_penalty(o, 0.6));
+         ok(opusrt_options_set_early_stopping(o, OPUSRT_EARLY_STOPPING_NEVER));
+         ok(opusrt_options_set_num_return_sequences(o, 3));
+       },
+       [](TranslateOptions& o) {
+         o.num_beams = 4;
+         o.length_penalty = 0.6;
+         o.early_stopping = EarlyStopping::kNever;
+         o.num_return_sequences = 3;
+       }},
+      {"early stopping true",
+       [&](opusrt_options* o) {
+         ok(opusrt_options_set_num_beams(o, 3));
+         ok(opusrt_options_set_early_stopping(o, OPUSRT_EARLY_STOPPING_TRUE));
+       },
+       [](TranslateOptions& o) {
+         o.num_beams = 3;
+         o.early_stopping = EarlyStopping::kTrue;
+       }},
+      {"processors",
+       [&](opusrt_options* o) {
+         ok(opusrt_options_set_num_beams(o, 1));
+         ok(opusrt_options_set_min_new_tokens(o, 5));
+         ok(opusrt_options_set_repetition_penalty(o, 1.7));
+         ok(opusrt_options_set_no_repeat_ngram_size(o, 2));
+         const int64_t bad1[] = {7};
+         const int64_t bad2[] = {8, 9};
+         ok(opusrt_options_add_bad_words_ids(o, bad1, 1));
+         ok(opusrt_options_add_bad_words_ids(o, bad2, 2));
+         const int64_t suppress[] = {10, 11, 12};
+         ok(opusrt_options_set_suppress_tokens(o, suppress, 3));
+       },
+       [](TranslateOptions& o) {
+         o.num_beams = 1;
+         o.min_new_tokens = 5;
+         o.repetition_penalty = 1.7;
+         o.no_repeat_ngram_size = 2;
+         o.bad_words_ids = {{7}, {8, 9}};
+         o.suppress_tokens = {10, 11, 12};
+       }},
+      {"sampling with a seed",
+       [&](opusrt_options* o) {
+         ok(opusrt_options_set_num_beams(o, 1));
+         ok(opusrt_options_set_do_sample(o, 1));
+         ok(opusrt_options_set_temperature(o, 0.8));
+         ok(opusrt_options_set_top_k(o, 20));
+         ok(opusrt_options_set_top_p(o, 0.9));
+         ok(opusrt_options_set_seed(o, 1234));
+       },
+       [](TranslateOptions& o) {
+         o.num_beams = 1;
+         o.do_sample = true;
+         o.temperature = 0.8;
+         o.top_k = 20;
+         o.top_p = 0.9;
+         o.seed = 1234;
+       }},
+      {"target prefix text and ids, target language",
+       [&](opusrt_options* o) {
+         ok(opusrt_options_set_num_beams(o, 2));
+         ok(opusrt_options_set_target_prefix(o, "Hello"));
+         ok(opusrt_options_set_target_prefix_ids(o, prefix_ids.data(), prefix_ids.size()));
+         ok(opusrt_options_set_target_lang(o, "cmn_Hans"));
+       },
+       [&](TranslateOptions& o) {
+         o.num_beams = 2;
+         o.target_prefix = "Hello";
+         o.target_prefix_ids = prefix_ids;
+         o.target_lang = "cmn_Hans";
+       }},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.name);
+    opusrt_options* raw = nullptr;
+    ASSERT_EQ(opusrt_options_create(&raw), OPUSRT_OK);
+    OptionsPtr options(raw);
+    ASSERT_EQ(opusrt_options_set_max_new_tokens(options.get(), 12), OPUSRT_OK);
+    c.c(options.get());
+    TranslateOptions cpp_options;
+    cpp_options.max_new_tokens = 12;
+    c.cpp(cpp_options);
+    // A copy carries every setting.
+    opusrt_options* copy_raw = nullptr;
+    ASSERT_EQ(opusrt_options_copy(options.get(), &copy_raw), OPUSRT_OK);
+    OptionsPtr copy(copy_raw);
+    options.reset();
+
+    std::vector<const char*> pointers;
+    for (const std::string& text : texts) pointers.push_back(text.c_str());
+    opusrt_result* result_raw = nullptr;
+    ASSERT_EQ(opusrt_translate(t.get(), copy.get(), pointers.data(), nullptr, pointers.size(), &result_raw), OPUSRT_OK)
+        << last_error();
+    ResultPtr result(result_raw);
+    const std::vector<CTranslation> got = read_result(result.get());
+    const std::vector<Translation> want = cpp.translate_batch(texts, cpp_options);
+    expect_same(got, want);
+    for (size_t i = 0; i < texts.size(); ++i) {
+      ASSERT_TRUE(want[i].ok()) << want[i].error;
+      double score = 0;
+      ASSERT_EQ(opusrt_result_score(result.get(), i, &score), OPUSRT_OK);
+      EXPECT_EQ(score, want[i].score);
+      size_t n_best = 0;
+      ASSERT_EQ(opusrt_result_n_best_count(result.get(), i, &n_best), OPUSRT_OK);
+      EXPECT_EQ(n_best, std::max<size_t>(1, want[i].n_best.size()));
+      for (size_t r = 0; r < want[i].n_best.size(); ++r) {
+        const char* text = nullptr;
+        ASSERT_EQ(opusrt_result_n_best_text(result.get(), i, r, &text, nullptr), OPUSRT_OK);
+        EXPECT_EQ(text, want[i].n_best[r].text);
+        const int64_t* ids = nullptr;
+        size_t n = 0;
+        ASSERT_EQ(opusrt_result_n_best_output_ids(result.get(), i, r, &ids, &n), OPUSRT_OK);
+        EXPECT_EQ(std::vector<int64_t>(ids, ids + n), want[i].n_best[r].output_ids);
+        ASSERT_EQ(opusrt_result_n_best_score(result.get(), i, r, &score), OPUSRT_OK);
+        EXPECT_EQ(score, want[i].n_best[r].score);
+      }
+    }
+  }
+}
+
+// opusrt_translate_text is Translator::translate_text: the same units, pieces and joined text.
+TEST(CApi, TranslateTextIsTheCppTranslateText) {
+  TranslatorPtr t = create(tiny_model_dir());
+  ASSERT_TRUE(t);
+  const Translator cpp(tiny_model_dir());
+  const std::string text = "Hello world. Where is the nearest train station?\n\nGood morning!  How are you?";
+  opusrt_options* raw = nullptr;
+  ASSERT_EQ(opusrt_options_create(&raw), OPUSRT_OK);
+  OptionsPtr options(raw);
+  ASSERT_EQ(opusrt_options_set_max_new_tokens(options.get(), 8), OPUSRT_OK);
+  ASSERT_EQ(opusrt_options_set_num_beams(options.get(), 1), OPUSRT_OK);
+  ASSERT_EQ(opusrt_options_set_split(options.get(), OPUSRT_SPLIT_SENTENCES), OPUSRT_OK);
+  ASSERT_EQ(opusrt_options_set_max_batch(options.get(), 2), OPUSRT_OK);
+  TranslateOptions cpp_options;
+  cpp_options.max_new_tokens = 8;
+  cpp_options.num_beams = 1;
+  const TextTranslation want = cpp.translate_text(text, cpp_options, SplitMode::kSentences, 2);
+  ASSERT_GE(want.units.size(), 3u);
+
+  opusrt_result* result_raw = nullptr;
+  ASSERT_EQ(opusrt_translate_text(t.get(), options.get(), text.data(), text.size(), nullptr, nullptr, &result_raw),
+            OPUSRT_OK)
+      << last_error();
+  ResultPtr result(result_raw);
+  const char* joined = nullptr;
+  size_t length = 0;
+  ASSERT_EQ(opusrt_result_joined_text(result.get(), &joined, &length), OPUSRT_OK);
+  EXPECT_EQ(std::string(joined, length), want.text);
+  expect_same(read_result(result.get()), want.units);
+  for (size_t i = 0; i < want.pieces.size(); ++i) {
+    const char* piece = nullptr;
+    ASSERT_EQ(opusrt_result_source_text(result.get(), i, &piece, &length), OPUSRT_OK);
+    EXPECT_EQ(std::string(piece, length), want.pieces[i]);
+  }
 }
 
 }  // namespace

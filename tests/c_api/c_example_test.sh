@@ -37,4 +37,7 @@ expect_error OPUSRT_ERROR_INVALID_ARGUMENT "max_new_tokens must be >= 1" "$examp
 expect_error OPUSRT_ERROR_TRANSLATE ">>cmn_Hans<<" "$example" "$model" --target-lang xx_Nope "Hello"
 printf 'Hello\nbad \xff byte\n' > "$work/bad.txt"
 INPUT="$work/bad.txt" expect_error OPUSRT_ERROR_INVALID_INPUT "texts\[1\]: invalid UTF-8 at byte 4" "$example" "$model" --max-new-tokens 4
+# ... and fails alone: the good line is translated, the bad one is an empty line.
+"$cli" translate --model "$model" --max-new-tokens 4 --beams 1 <<< "Hello" > "$work/hello.out"
+diff <(cat "$work/hello.out"; echo) "$work/err.out" || fail "a bad text stopped the others: $(cat "$work/err.out")"
 echo "c_api_example: ok"

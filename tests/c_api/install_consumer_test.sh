@@ -99,6 +99,20 @@ libdir="$(pkg-config --variable=libdir opusrt)"
 "$work/translate_c" "$model" --max-new-tokens 16 --beams 1 "${texts[@]}" > "$work/c.out" || fail "the C example failed"
 diff "$work/cli.out" "$work/c.out" || fail "the C example translates differently from the CLI"
 
+step "the README's \"Use from C\" program with pkg-config"
+awk '/^## Use from C$/ { section = 1 } section && /^```c$/ { inside = 1; next } inside && /^```$/ { exit } inside' \
+  "$source/README.md" > "$work/hello.c"
+[ -s "$work/hello.c" ] || fail "no C program in the README's \"Use from C\""
+# shellcheck disable=SC2086,SC2046
+"$cc" -std=c11 -Wall -Wextra -pedantic -Werror $flags -o "$work/hello" "$work/hello.c" \
+  $(pkg-config --cflags --libs opusrt) -Wl,-rpath,"$libdir" || fail "the README's C program does not build"
+"$work/hello" "$model" > "$work/hello.out" 2> "$work/hello.err" || fail "the README's C program failed: $(cat "$work/hello.err")"
+grep -q '^0\.0 -[0-9.]* ' "$work/hello.out" && grep -q '^2\.1 -[0-9.]* ' "$work/hello.out" ||
+  fail "the README's C program printed no n-best: $(cat "$work/hello.out")"
+grep -qx '1: OPUSRT_ERROR_INVALID_INPUT: texts\[1\]: invalid UTF-8 at byte 4' "$work/hello.out" ||
+  fail "the README's C program: no per-text error: $(cat "$work/hello.out")"
+grep -q '^\[2\] ' "$work/hello.err" || fail "the README's C program streamed nothing: $(cat "$work/hello.err")"
+
 step "the installed tree still works after moving it"
 mv "$prefix" "$work/moved"
 "$work/moved/bin/opusrt" translate --model "$model" --max-new-tokens 16 --beams 1 < <(printf '%s\n' "${texts[@]}") \
