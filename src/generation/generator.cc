@@ -148,7 +148,9 @@ SearchResult generate(const DecoderGraphs& graphs, const ModelConfig& model, Enc
   SearchResult result;
   result.hypotheses.resize(sentences);
   result.stopped.assign(sentences, false);
-  for (auto& [length, members] : groups) {
+  for (const auto& group : groups) {
+    // Not a structured binding: clang 14 (the fuzz build) cannot capture one in a lambda.
+    const std::vector<int64_t>& members = group.second;
     const bool whole_batch = static_cast<int64_t>(members.size()) == sentences;
     std::vector<std::vector<int64_t>> group_prefixes;
     for (int64_t s : members) group_prefixes.push_back(prefixes[s]);
