@@ -38,8 +38,8 @@ void check_request(const server::TranslateRequest& request) {
     if (!valid_utf8(text)) fail("accepted a q that is not valid UTF-8");
   if (!valid_utf8(request.source) || !valid_utf8(request.target) || !valid_utf8(request.api_key))
     fail("accepted a field that is not valid UTF-8");
-  if (request.source.empty()) fail("source is empty (should be 'auto')");
-  if (request.format != "text") fail("accepted format '" + request.format + "'");
+  // An absent source stays "" (translated as auto, no detectedLanguage: translate_request.h).
+  if (request.format != "text" && request.format != "html") fail("accepted format '" + request.format + "'");
   if (request.alternatives < 0 || request.alternatives > server::kMaxAlternatives)
     fail("accepted alternatives " + std::to_string(request.alternatives));
 }
