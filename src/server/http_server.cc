@@ -272,6 +272,8 @@ struct HttpServer::Impl {
   json frontend_settings() const;
   json detected_language() const { return languages.detect_json().at(0); }
   std::optional<RequestError> authorize(const TranslateRequest& request, const httplib::Request& req) const;
+  // 413 when the texts together have more characters than --max-chars.
+  std::optional<RequestError> check_length(const TranslateRequest& request) const;
 };
 
 void HttpServer::Impl::routes() {
@@ -368,6 +370,14 @@ void HttpServer::Impl::routes() {
   });
 }
 
+std::optional<RequestError> HttpServer::Impl::check_length(const TranslateRequest& request) const {
+  size_t characters = 0;
+  for (const std::string& text : request.q) characters += count_characters(text);
+  if (characters <= options.max_chars) return std::nullopt;
+  return RequestError{413, "Invalid request: request (" + std::to_string(characters) + ") exceeds text limit (" +
+                               std::to_string(options.max_chars) + ")"};
+}
+
 std::optional<RequestError> HttpServer::Impl::authorize(const TranslateRequest& request,
                                                         const httplib::Request& req) const {
   if (options.api_keys.empty()) return std::nullopt;
@@ -401,12 +411,7 @@ void HttpServer::Impl::handle_detect(const httplib::Request& req, httplib::Respo
   if (const RequestError* error = std::get_if<RequestError>(&parsed)) return send_error(res, error->status, error->message);
   const TranslateRequest& request = std::get<TranslateRequest>(parsed);
   if (auto error = authorize(request, req)) return send_error(res, error->status, error->message);
-  size_t characters = 0;
-  for (const std::string& text : request.q) characters += count_characters(text);
-  if (characters > options.max_chars)
-    return send_error(res, 413,
-                      "Invalid request: request (" + std::to_string(characters) + ") exceeds text limit (" +
-                          std::to_string(options.max_chars) + ")");
+  if (auto error = check_length(request)) return send_error(res, error->status, error->message);
   send_json(res, 200, languages.detect_json());
 }
 
@@ -421,12 +426,7 @@ void HttpServer::Impl::handle_translate(const httplib::Request& req, httplib::Re
   TranslateRequest& request = std::get<TranslateRequest>(parsed);
 
   if (auto error = authorize(request, req)) return send_error(res, error->status, error->message);
-  size_t characters = 0;
-  for (const std::string& text : request.q) characters += count_characters(text);
-  if (characters > options.max_chars)
-    return send_error(res, 413,
-                      "Invalid request: request (" + std::to_string(characters) + ") exceeds text limit (" +
-                          std::to_string(options.max_chars) + ")");
+  if (auto error = check_length(request)) return send_error(res, error->status, error->message);
   if (stream && (request.q_is_array || request.q.size() != 1))
     return send_error(res, 400, "Invalid request: /translate/stream takes a single string q");
 
