@@ -131,11 +131,7 @@ BeamSearch::BeamSearch(SearchSettings settings, BeamSettings beam, std::vector<s
       states_[s].result = {{states_[s].beams.front(), 0.0}};
     }
   }
-  // Before the first choice the decoder holds one row per sentence: its prompt's prefill.
-  for (int64_t s : active_) {
-    next_.push_back(states_[s].beams.front().back());
-    row_sentences_.push_back(s);
-  }
+  update_rows();
 }
 
 BeamSearch::~BeamSearch() = default;
@@ -146,6 +142,12 @@ void BeamSearch::update_rows() {
   next_.clear();
   row_sentences_.clear();
   for (int64_t s : active_) {
+    if (!replicated_) {
+      // Before the first choice the decoder holds one row per sentence: its prompt's prefill.
+      next_.push_back(states_[s].beams.front().back());
+      row_sentences_.push_back(s);
+      continue;
+    }
     for (const auto& beam : states_[s].beams) next_.push_back(beam.back());
     row_sentences_.insert(row_sentences_.end(), beam_.num_beams, s);
   }
@@ -288,15 +290,6 @@ void BeamSearch::stop(int64_t sentence, DecoderState& decoder) {
   active_.erase(it);
   if (!active_.empty()) decoder.select_rows(keep);
   update_rows();
-  if (!replicated_) {
-    // Still one row per sentence: next_ and row_sentences_ as the constructor made them.
-    next_.clear();
-    row_sentences_.clear();
-    for (int64_t s : active_) {
-      next_.push_back(states_[s].beams.front().back());
-      row_sentences_.push_back(s);
-    }
-  }
 }
 
 std::vector<Hypothesis> BeamSearch::hypotheses(int64_t sentence) const {
