@@ -70,9 +70,17 @@ struct IncrementalUpdate {
   std::vector<int64_t> tentative_ids;  // shown tentative tokens (after the mask)
   bool final = false;
   // A final whose translation does not begin with what was committed: the viewer saw text that
-  // changed. retracted_chars bytes of the committed text were not kept.
+  // changed. retracted_chars characters (code points) of the committed text were not kept.
   bool retracted = false;
   size_t retracted_chars = 0;
+  // The source text this update translated: the pushed partial, less the start of it that an
+  // earlier split (below) already closed.
+  std::string source;
+  // A final the session made itself: the partial had grown longer than the model takes, so its
+  // sentences before the last became a final segment (exactly Translator::translate_text with
+  // SplitMode::kAuto of `source`); the last sentence continues as the next segment. Also set on
+  // a pushed final that is too long for one translation (translated the same way).
+  bool split = false;
   bool model_ran = false;    // false when the source tokens had not changed
   int64_t decoder_runs = 0;  // decoder runs of this update (a prefill counts one)
   IncrementalTimings timings;
@@ -87,9 +95,15 @@ class IncrementalSession {
   IncrementalSession& operator=(IncrementalSession&&) noexcept;
 
   // The current segment's source so far (`final`: complete). Errors (opusrt::Error, the session
-  // stays usable): invalid UTF-8; a source longer than the model takes (send a final before);
-  // a push after close(). A blank non-final partial shows nothing new and runs nothing; a final
-  // is always exactly Translator::translate(source), blank text included.
+  // stays usable): invalid UTF-8; a push after close(). A blank non-final partial shows nothing
+  // new and runs nothing; a final is always exactly Translator::translate(source), blank text
+  // included.
+  // A partial longer than the model takes is split at its last sentence boundary: the update
+  // returned is the final (`split`) of the sentences before it, and the caller goes on pushing
+  // the whole growing partial as before: the session drops the closed start from later pushes
+  // (their update's `source` says what is left). If a later push no longer begins with the
+  // closed text (the recogniser revised it), that push starts over as a new segment's whole
+  // source: closed text cannot be reopened.
   IncrementalUpdate push(std::string_view source, bool final);
 
   // Ends the session: later pushes are errors.
@@ -125,7 +139,8 @@ class StreamMetrics {
   StreamMetrics(const StreamMetrics&) = delete;
   StreamMetrics& operator=(const StreamMetrics&) = delete;
 
-  void add(std::string_view source, const IncrementalUpdate& update);
+  // `update.source` is what it translated (IncrementalSession sets it).
+  void add(const IncrementalUpdate& update);
   void add_skipped(int64_t count = 1);
   StreamSummary summary() const;
 

@@ -57,6 +57,7 @@
  *     level 1: opusrt 0.1.0's first C API (batch, text, ids, timings)
  *     level 2: every TranslateOptions field, per-text status, scores, n-best, streaming with
  *              stop, opusrt_translate_text, incremental sessions
+ *     level 3: opusrt_update_source, opusrt_update_split (sessions split over-long partials)
  */
 #ifndef OPUSRT_OPUSRT_H
 #define OPUSRT_OPUSRT_H
@@ -76,7 +77,7 @@
 #define OPUSRT_VERSION_STRING "0.1.0"
 
 /* The C API level of this header (see Versions above). */
-#define OPUSRT_C_API_VERSION 2
+#define OPUSRT_C_API_VERSION 3
 
 #ifdef __cplusplus
 extern "C" {
@@ -380,9 +381,11 @@ OPUSRT_C_API opusrt_status opusrt_session_create(const opusrt_translator* transl
 /* Releases the session (not while a push runs). */
 OPUSRT_C_API void opusrt_session_free(opusrt_session* session);
 /* The current segment's source so far (length bytes; text may be NULL when length is 0);
- * is_final non-zero: the segment's complete source. Errors leave the session usable: invalid
- * UTF-8 (OPUSRT_ERROR_INVALID_INPUT), a source longer than the model takes, a push after
- * opusrt_session_close (OPUSRT_ERROR_TRANSLATE). */
+ * is_final non-zero: the segment's complete source. A partial longer than the model takes is
+ * split at its last sentence boundary: the update is the final of the sentences before it
+ * (opusrt_update_split), and later pushes of the same growing partial continue after them
+ * (opusrt_update_source: what an update translated). Errors leave the session usable: invalid
+ * UTF-8 (OPUSRT_ERROR_INVALID_INPUT), a push after opusrt_session_close (OPUSRT_ERROR_TRANSLATE). */
 OPUSRT_C_API opusrt_status opusrt_session_push(opusrt_session* session, const char* text, size_t length, int is_final,
                                                opusrt_update** out_update);
 /* Ends the session: later pushes fail. */
@@ -405,9 +408,16 @@ OPUSRT_C_API opusrt_status opusrt_update_position(const opusrt_update* update, i
 /* 1 when this update is its segment's final (its committed text is the final translation). */
 OPUSRT_C_API opusrt_status opusrt_update_final(const opusrt_update* update, int* out_final);
 /* A final whose translation does not begin with what was committed: *out_retracted 1 and the
- * number of committed bytes not kept (out_chars may be NULL). */
+ * number of committed characters (code points) not kept (out_chars may be NULL). */
 OPUSRT_C_API opusrt_status opusrt_update_retracted(const opusrt_update* update, int* out_retracted,
                                                    size_t* out_chars);
+/* Level 3. The source text this update translated: the pushed partial less the start of it an
+ * earlier split closed (NUL-terminated, owned by the update; out_length may be NULL). */
+OPUSRT_C_API opusrt_status opusrt_update_source(const opusrt_update* update, const char** out_text,
+                                                size_t* out_length);
+/* Level 3. 1 when the session made this final itself because the partial had grown longer than
+ * the model takes (or a pushed final was): translated as opusrt_translate_text with split auto. */
+OPUSRT_C_API opusrt_status opusrt_update_split(const opusrt_update* update, int* out_split);
 
 #ifdef __cplusplus
 } /* extern "C" */

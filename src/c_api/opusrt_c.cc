@@ -896,4 +896,20 @@ opusrt_status opusrt_update_retracted(const opusrt_update* update, int* out_retr
   });
 }
 
+opusrt_status opusrt_update_source(const opusrt_update* update, const char** out_text, size_t* out_length) {
+  return guard(OPUSRT_ERROR_INTERNAL, [&] {
+    require(update, "opusrt_update_source", "update");
+    require(out_text, "opusrt_update_source", "out_text");
+    text_out(update->update.source, out_text, out_length);
+  });
+}
+
+opusrt_status opusrt_update_split(const opusrt_update* update, int* out_split) {
+  return guard(OPUSRT_ERROR_INTERNAL, [&] {
+    require(update, "opusrt_update_split", "update");
+    require(out_split, "opusrt_update_split", "out_split");
+    *out_split = update->update.split ? 1 : 0;
+  });
+}
+
 }  // extern "C"

@@ -6,6 +6,7 @@
 #include "generation/generator.h"
 #include "incremental/commit_policy.h"
 #include "opusrt/utf8.h"
+#include "text/document_batcher.h"
 #include "translator/translator_impl.h"
 
 namespace opusrt {
@@ -39,6 +40,8 @@ struct IncrementalSession::State {
   std::vector<std::vector<int64_t>> hypotheses;   // its last full hypotheses (LocalAgreement)
   std::vector<int64_t> previous;                  // last hypothesis, decoder start first (biased search)
   IncrementalUpdate last;
+  // The start of the caller's partial that a split already closed (dropped from later pushes).
+  std::string closed_start;
 
   State(const Translator& t, const Translator::Impl& m, IncrementalOptions o)
       : translator(t), model(m), options(std::move(o)), request(model.request(options.translate)) {
@@ -69,21 +72,34 @@ struct IncrementalSession::State {
     last = {};
   }
 
-  IncrementalUpdate finish(std::string_view source, Clock::time_point start) {
+  void add_final_ids(const Translation& t, IncrementalUpdate& update) const {
+    for (size_t i = 1; i < t.output_ids.size(); ++i)
+      if (!is_eos(t.output_ids[i])) update.committed_ids.push_back(t.output_ids[i]);
+    update.timings.encoder_ms += t.timings.encoder_ms;
+    update.timings.decoder_ms += t.timings.decoder_ms;
+  }
+
+  // `split`: the source is longer than the model takes; it is translated as the CLI's
+  // --split auto translates a text (sentence by sentence, pieces of over-long sentences).
+  IncrementalUpdate finish(std::string_view source, Clock::time_point start, bool split) {
     IncrementalUpdate update;
     update.segment = segment;
     update.final = true;
+    update.split = split;
+    update.source = std::string(source);
+    update.model_ran = true;
     const std::string committed_text = decode(committed);
-    {
+    if (split) {
+      const TextTranslation t = translator.translate_text(source, options.translate, SplitMode::kAuto);
+      if (!t.ok()) throw Error("incremental session: " + t.error);
+      update.committed = t.text;
+      for (const Translation& unit : t.units) add_final_ids(unit, update);
+    } else {
       // Exactly the offline translation, whatever was shown before (blank text too, as
       // Translator::translate and transformers translate it).
       const Translation t = translator.translate(source, options.translate);
       update.committed = t.text;
-      for (size_t i = 1; i < t.output_ids.size(); ++i)
-        if (!is_eos(t.output_ids[i])) update.committed_ids.push_back(t.output_ids[i]);
-      update.timings.encoder_ms = t.timings.encoder_ms;
-      update.timings.decoder_ms = t.timings.decoder_ms;
-      update.model_ran = true;
+      add_final_ids(t, update);
     }
     if (!update.committed.starts_with(committed_text)) {
       size_t common = 0;
@@ -99,6 +115,33 @@ struct IncrementalSession::State {
     return update;
   }
 
+  // The partial does not fit the model: everything before its last sentence (or, within one
+  // over-long sentence, its last piece) becomes a final segment; the rest is left for the next
+  // push, which the caller makes with the whole partial as usual.
+  IncrementalUpdate split_off(std::string_view source, Clock::time_point start) {
+    const std::string text(source);
+    const auto fits = [this](std::string_view piece) { return model.fits(piece, options.translate); };
+    const DocumentUnits units = split_documents(std::span(&text, 1), SplitMode::kSentences, fits);
+    if (!units.errors.empty() && !units.errors.front().empty())
+      throw Error("incremental session: " + units.errors.front());
+    if (units.units.size() < 2)  // cannot happen: a text that does not fit splits into pieces that do
+      throw Error("incremental session: a partial longer than the model takes could not be split");
+    size_t head = 0;
+    const std::vector<TextSegment>& segments = units.segments.front();
+    for (size_t i = 0; i < units.units.back().segment; ++i)
+      head += segments[i].leading.size() + segments[i].content.size() + segments[i].trailing.size();
+    const size_t last = units.units.back().segment;
+    head += segments[last].leading.size();
+    // Pieces of one over-long sentence concatenate to it exactly (split_to_fit).
+    for (size_t u = 0; u + 1 < units.units.size(); ++u)
+      if (units.units[u].segment == last) head += units.sources[u].size();
+    if (head == 0 || head >= source.size())
+      throw Error("incremental session: a partial longer than the model takes could not be split");
+    IncrementalUpdate update = finish(source.substr(0, head), start, true);
+    closed_start += source.substr(0, head);
+    return update;
+  }
+
   bool is_eos(int64_t id) const {
     return std::find(request.config.eos_token_ids.begin(), request.config.eos_token_ids.end(), id) !=
            request.config.eos_token_ids.end();
@@ -108,6 +151,7 @@ struct IncrementalSession::State {
     std::vector<int64_t> ids = model.source_ids(source, options.translate);
     if (ids == source_ids) {  // nothing new for the model: show the last update again
       IncrementalUpdate again = last;
+      again.source = std::string(source);
       again.model_ran = false;
       again.decoder_runs = 0;
       again.timings = {};
@@ -117,6 +161,7 @@ struct IncrementalSession::State {
     const int64_t added = std::max<int64_t>(1, static_cast<int64_t>(ids.size()) - static_cast<int64_t>(source_ids.size()));
     IncrementalUpdate update;
     update.segment = segment;
+    update.source = std::string(source);
     update.model_ran = true;
 
     const auto encoder_start = Clock::now();
@@ -183,14 +228,24 @@ IncrementalUpdate IncrementalSession::push(std::string_view source, bool final) 
   if (const std::optional<size_t> bad = find_invalid_utf8(source))
     throw Error("incremental session: invalid UTF-8 at byte " + std::to_string(*bad) + " of the partial");
   const auto start = Clock::now();
+  if (!s.closed_start.empty()) {
+    if (source.starts_with(s.closed_start))
+      source.remove_prefix(s.closed_start.size());
+    else
+      s.closed_start.clear();  // the recogniser revised closed text: this push starts over
+  }
   const bool blank = std::all_of(source.begin(), source.end(), [](unsigned char c) { return std::isspace(c) != 0; });
   IncrementalUpdate update;
   if (final) {
-    update = s.finish(source, start);
+    update = s.finish(source, start, !blank && !s.model.fits(source, s.options.translate));
+    s.closed_start.clear();
   } else if (blank) {
     update.segment = s.segment;
+    update.source = std::string(source);
     update.committed = s.decode(s.committed);
     update.committed_ids = s.committed;
+  } else if (!s.model.fits(source, s.options.translate)) {
+    update = s.split_off(source, start);
   } else {
     update = s.update(source, start);
   }

@@ -81,12 +81,20 @@ StreamMetrics::~StreamMetrics() = default;
 
 void StreamMetrics::add_skipped(int64_t count) { impl_->totals.skipped_updates += count; }
 
-void StreamMetrics::add(std::string_view source, const IncrementalUpdate& update) {
+void StreamMetrics::add(const IncrementalUpdate& update) {
   Impl& m = *impl_;
+  const std::string& source = update.source;
   ++m.totals.updates;
   m.update_ms.push_back(update.timings.total_ms);
   const std::vector<std::string> committed = characters(update.committed);
-  if (update.model_ran) {
+  if (update.model_ran && update.split) {
+    // Too long for one translation: offline is the CLI's --split auto of the same text.
+    const TextTranslation offline = m.translator.translate_text(source, m.options, SplitMode::kAuto);
+    double offline_ms = 0;
+    for (const Translation& unit : offline.units) offline_ms += unit.timings.encoder_ms + unit.timings.decoder_ms;
+    if (offline_ms > 0) m.ratios.push_back((update.timings.encoder_ms + update.timings.decoder_ms) / offline_ms);
+    if (update.final && offline.ok() && offline.text == update.committed) ++m.totals.finals_equal_offline;
+  } else if (update.model_ran) {
     const Translation offline = m.translator.translate(source, m.options);
     const double offline_ms = offline.timings.encoder_ms + offline.timings.decoder_ms;
     if (offline_ms > 0) m.ratios.push_back((update.timings.encoder_ms + update.timings.decoder_ms) / offline_ms);

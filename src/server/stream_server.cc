@@ -63,6 +63,7 @@ std::string update_line(const IncrementalUpdate& u, const std::string& segment, 
                         {"ms", u.timings.total_ms},
                         {"skipped", skipped}};
   if (u.retracted) out["retracted_chars"] = u.retracted_chars;
+  if (u.split) out["split"] = true;  // the session closed the partial's earlier sentences
   return out.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 

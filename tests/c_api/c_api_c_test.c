@@ -923,7 +923,41 @@ static void test_incremental_session(const opusrt_translator* translator) {
   CHECK_ERROR(opusrt_session_push(session, NULL, 2, 0, &last), OPUSRT_ERROR_INVALID_ARGUMENT, "text is NULL");
   CHECK_ERROR(opusrt_session_push(session, "Go", 2, 0, NULL), OPUSRT_ERROR_INVALID_ARGUMENT, "out_update is NULL");
   CHECK_OK(opusrt_session_push(session, "Good morning!", 13, 1, &last));
+  int split = -1;
+  CHECK_OK(opusrt_update_split(last, &split));
+  CHECK(split == 0);
+  const char* update_source = NULL;
+  size_t source_length = 0;
+  CHECK_OK(opusrt_update_source(last, &update_source, &source_length));
+  CHECK(source_length == 13 && strcmp(update_source, "Good morning!") == 0);
   opusrt_update_free(last);
+
+  /* A partial longer than the model takes: its sentences before the last become a final of
+   * their own (split), and a later push of the same partial goes on after them. */
+  size_t long_length = 0;
+  char* long_partial = malloc(4000);
+  if (long_partial == NULL) abort();
+  long_partial[0] = '\0';
+  while (long_length < 3000) {  /* 200 sentences: past the tiny model's 256 positions */
+    strcat(long_partial + long_length, "Open the file. ");
+    long_length += 15;
+  }
+  strcat(long_partial, "Close the");
+  long_length += 9;
+  CHECK_OK(opusrt_session_push(session, long_partial, long_length, 0, &last));
+  CHECK_OK(opusrt_update_split(last, &split));
+  CHECK(split == 1);
+  CHECK_OK(opusrt_update_final(last, &final));
+  CHECK(final == 1);
+  CHECK_OK(opusrt_update_source(last, &update_source, &source_length));
+  CHECK(source_length > 0 && source_length < long_length && strncmp(update_source, long_partial, source_length) == 0);
+  size_t closed = source_length;
+  opusrt_update_free(last);
+  CHECK_OK(opusrt_session_push(session, long_partial, long_length, 0, &last));
+  CHECK_OK(opusrt_update_source(last, &update_source, &source_length));
+  CHECK(closed + source_length <= long_length && strcmp(update_source, long_partial + (long_length - source_length)) == 0);
+  opusrt_update_free(last);
+  free(long_partial);
   CHECK_OK(opusrt_session_close(session));
   CHECK(opusrt_session_push(session, "Hello", 5, 0, &last) != OPUSRT_OK);
   CHECK(last == NULL);

@@ -112,7 +112,7 @@ int run_stream(const StreamArgs& args) {
     } catch (const Error& e) {
       throw Error("line " + std::to_string(number) + ": " + e.what());
     }
-    if (metrics) metrics->add(p.text, u);
+    if (metrics) metrics->add(u);
     nlohmann::json out = {{"segment", segment.empty() ? nlohmann::json(u.segment) : nlohmann::json(segment)},
                           {"seq", u.seq},
                           {"committed", u.committed},
@@ -121,6 +121,7 @@ int run_stream(const StreamArgs& args) {
                           {"retracted", u.retracted},
                           {"ms", u.timings.total_ms}};
     if (u.retracted) out["retracted_chars"] = u.retracted_chars;
+  if (u.split) out["split"] = true;  // the session closed the partial's earlier sentences
     std::cout << out.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << "\n" << std::flush;
     if (p.final) segment.clear();
   };

@@ -797,10 +797,15 @@ pub struct Update {
     pub committed_ids: Vec<i64>,
     pub tentative_ids: Vec<i64>,
     pub is_final: bool,
-    /// A final that does not begin with what was committed, and how many committed bytes were
-    /// not kept.
+    /// A final that does not begin with what was committed, and how many committed characters
+    /// (code points) were not kept.
     pub retracted: bool,
     pub retracted_chars: usize,
+    /// The source text this update translated (the pushed partial less what a split closed).
+    pub source: String,
+    /// A final the session made itself: the partial had grown longer than the model takes, so
+    /// its sentences before the last were closed as a segment; keep pushing the whole partial.
+    pub split: bool,
 }
 
 /// Live translation of one audio stream's growing transcript. It borrows its [`Translator`]
@@ -918,6 +923,10 @@ impl<'a> IncrementalSession<'a> {
             update.is_final = flag != 0;
             check(sys::opusrt_update_retracted(u, &mut flag, &mut update.retracted_chars))?;
             update.retracted = flag != 0;
+            check(sys::opusrt_update_source(u, &mut text, &mut length))?;
+            update.source = copy_text(text, length);
+            check(sys::opusrt_update_split(u, &mut flag))?;
+            update.split = flag != 0;
         }
         Ok(update)
     }

@@ -7,7 +7,7 @@
 use std::os::raw::{c_char, c_int, c_void};
 
 /// The C API level these declarations follow (`OPUSRT_C_API_VERSION` of the header).
-pub const OPUSRT_C_API_VERSION: i32 = 2;
+pub const OPUSRT_C_API_VERSION: i32 = 3;
 
 pub type opusrt_status = i32;
 pub const OPUSRT_OK: opusrt_status = 0;
@@ -262,4 +262,7 @@ extern "C" {
     pub fn opusrt_update_final(update: *const opusrt_update, out_final: *mut c_int) -> opusrt_status;
     pub fn opusrt_update_retracted(update: *const opusrt_update, out_retracted: *mut c_int, out_chars: *mut usize)
         -> opusrt_status;
+    pub fn opusrt_update_source(update: *const opusrt_update, out_text: *mut *const c_char, out_length: *mut usize)
+        -> opusrt_status;
+    pub fn opusrt_update_split(update: *const opusrt_update, out_split: *mut c_int) -> opusrt_status;
 }

@@ -293,9 +293,15 @@ fn incremental_session_finals_equal_offline() {
         assert_eq!(last.committed, t.translate(source, &translate).unwrap().text, "final == offline");
         assert_eq!(last.retracted, !last.committed.starts_with(&committed));
     }
-    // A source too long for the model is an error; the session stays usable.
-    let e = session.push(&"word ".repeat(5000), false).unwrap_err();
-    assert_eq!(e.status(), Status::Translate);
+    // A partial longer than the model takes: its sentences before the last become a final of
+    // their own, and later pushes of the same partial go on after them.
+    let long = "Open the file. ".repeat(200) + "Close the"; // past the tiny model's 256 positions
+    let closed = session.push(&long, false).unwrap();
+    assert!(closed.split && closed.is_final);
+    assert!(long.starts_with(&closed.source) && closed.source.len() < long.len());
+    let rest = session.push(&long, false).unwrap();
+    assert!(!rest.split && !rest.is_final);
+    assert!(long.ends_with(&rest.source) && closed.source.len() + rest.source.len() <= long.len());
     assert!(session.push("Hello", false).is_ok());
     session.close().unwrap();
     assert!(session.push("Hello", false).is_err());
