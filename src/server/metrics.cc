@@ -67,7 +67,12 @@ ServerMetrics::ServerMetrics()
                        .Name("opusrt_queue_depth")
                        .Help("Sentences waiting for a worker")
                        .Register(*registry_)
-                       .Add({})) {}
+                       .Add({})),
+      live_streams_(prometheus::BuildGauge()
+                        .Name("opusrt_live_streams")
+                        .Help("Open live-speech WebSocket connections (each holds one incremental session)")
+                        .Register(*registry_)
+                        .Add({})) {}
 
 void ServerMetrics::record_request(std::string_view handler, int status, double seconds) {
   const std::string label = handler_label(handler);
@@ -86,6 +91,8 @@ void ServerMetrics::record_batch(size_t sentences, size_t tokens, double seconds
 }
 
 void ServerMetrics::set_queue_depth(size_t depth) { queue_depth_.Set(static_cast<double>(depth)); }
+
+void ServerMetrics::set_live_streams(size_t open) { live_streams_.Set(static_cast<double>(open)); }
 
 void ServerMetrics::add_in_flight(int delta) { in_flight_.Increment(static_cast<double>(delta)); }
 

@@ -30,6 +30,7 @@ class ServerMetrics {
   void record_batch(size_t sentences, size_t tokens, double seconds);
   void set_queue_depth(size_t depth);
   void add_in_flight(int delta);
+  void set_live_streams(size_t open);
 
   // The Prometheus text exposition format (version 0.0.4).
   std::string serialize();
@@ -51,6 +52,7 @@ class ServerMetrics {
   prometheus::Histogram& batch_size_;
   prometheus::Histogram& batch_seconds_;
   prometheus::Gauge& queue_depth_;
+  prometheus::Gauge& live_streams_;
 
   std::mutex window_mutex_;
   std::deque<std::pair<std::chrono::steady_clock::time_point, size_t>> window_;  // (batch end, tokens)

@@ -79,10 +79,11 @@ int serve(const ServeConfig& config, std::ostream& log) {
 
   std::optional<StreamServer> streams;
   std::thread stream_thread;
-  if (config.stream_port != 0) {
+  if (config.stream_port >= 0) {
     StreamServerOptions stream_options;
     stream_options.incremental.translate.num_beams = 1;
     stream_options.incremental.translate.max_new_tokens = config.max_new_tokens;
+    stream_options.on_open_connections = [&metrics](size_t open) { metrics.set_live_streams(open); };
     streams.emplace(translator, stream_options);
     const int stream_port = streams->bind(config.host, config.stream_port);
     stream_thread = std::thread([&] { streams->run(); });

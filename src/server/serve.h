@@ -31,8 +31,9 @@ struct ServeConfig {
   std::optional<int64_t> max_new_tokens;  // server-wide cap (default: the model's max_length)
   std::chrono::seconds drain_timeout{60};  // how long SIGTERM waits for requests in flight
   // Live speech over WebSocket (ws://host:stream_port/v1/stream, src/server/stream_server.h);
-  // 0: off. Greedy LocalAgreement-2 sessions with the server's max_new_tokens.
-  int stream_port = 0;
+  // 0: a free port (printed in the log); -1: off. Greedy LocalAgreement-2 sessions with the
+  // server's max_new_tokens.
+  int stream_port = -1;
   bool web = true;                  // the translation page at / (--no-web turns it off)
 };
 

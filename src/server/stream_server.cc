@@ -81,7 +81,13 @@ struct StreamServer::Impl {
   std::atomic<bool> stopping{false};
   std::once_flag stop_once;
   mutable std::mutex mutex;
-  std::list<std::thread> threads;
+  // One per connection; `done` once its serve() has returned, so the next accept joins it (a
+  // long-running server must not keep a thread per connection it ever had).
+  struct Worker {
+    std::thread thread;
+    bool done = false;
+  };
+  std::list<Worker> threads;
   struct Connection {
     tcp::socket* socket;
     Clock::time_point last_activity;
@@ -120,6 +126,7 @@ struct StreamServer::Impl {
       std::lock_guard<std::mutex> lock(mutex);
       if (stopping) {
         --open;
+        opened_or_closed();
         return;
       }
       connections.push_back({&socket, Clock::now()});
@@ -132,6 +139,26 @@ struct StreamServer::Impl {
     std::lock_guard<std::mutex> lock(mutex);
     connections.remove_if([&](const Connection& c) { return c.socket == &socket; });
     --open;
+    opened_or_closed();
+    for (Worker& w : threads)
+      if (w.thread.get_id() == std::this_thread::get_id()) w.done = true;
+  }
+
+  // Under mutex.
+  void opened_or_closed() {
+    if (options.on_open_connections) options.on_open_connections(open);
+  }
+
+  // Under mutex: joins the threads of connections that have ended (they are past their last lock).
+  void reap_finished() {
+    for (auto it = threads.begin(); it != threads.end();) {
+      if (!it->done) {
+        ++it;
+        continue;
+      }
+      it->thread.join();
+      it = threads.erase(it);
+    }
   }
 
   void handle(tcp::socket& socket) {
@@ -239,8 +266,10 @@ void StreamServer::run() {
       continue;
     }
     std::lock_guard<std::mutex> lock(m.mutex);
+    m.reap_finished();
     ++m.open;
-    m.threads.emplace_back([&m, s = std::move(socket)]() mutable { m.serve(std::move(s)); });
+    m.opened_or_closed();
+    m.threads.push_back({std::thread([&m, s = std::move(socket)]() mutable { m.serve(std::move(s)); }), false});
   }
 }
 
@@ -258,18 +287,27 @@ void StreamServer::stop() {
     }
     m.stop_requested.notify_all();
     if (m.watchdog.joinable()) m.watchdog.join();
-    std::list<std::thread> threads;
+    std::list<Impl::Worker> threads;
     {
       std::lock_guard<std::mutex> lock(m.mutex);
       threads.swap(m.threads);
     }
-    for (std::thread& thread : threads) thread.join();
+    for (Impl::Worker& worker : threads) worker.thread.join();
   });
 }
 
 size_t StreamServer::open_connections() const {
   std::lock_guard<std::mutex> lock(impl_->mutex);
   return impl_->open;
+}
+
+}  // namespace opusrt::server
+
+namespace opusrt::server {
+
+size_t StreamServer::worker_threads() const {
+  std::lock_guard<std::mutex> lock(impl_->mutex);
+  return impl_->threads.size();
 }
 
 }  // namespace opusrt::server

@@ -19,6 +19,7 @@
 // the protocol, because cpp-httplib 0.11 has no WebSocket.
 #include <chrono>
 #include <cstddef>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -32,6 +33,9 @@ struct StreamServerOptions {
   double max_partials_per_second = 20;
   std::chrono::milliseconds idle_timeout{60000};
   size_t max_connections = 64;                      // more: the handshake is refused (503)
+  // Called with the number of open connections whenever it changes (e.g. a metrics gauge);
+  // from the server's threads, under its lock: keep it quick.
+  std::function<void(size_t)> on_open_connections;
 };
 
 class StreamServer {
@@ -49,6 +53,9 @@ class StreamServer {
   // Stops accepting, closes every connection, joins their threads. Idempotent.
   void stop();
   size_t open_connections() const;
+  // Threads held for connections: the open ones, and ended ones not yet joined (the next
+  // accept joins those).
+  size_t worker_threads() const;
 
  private:
   struct Impl;

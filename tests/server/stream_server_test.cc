@@ -1,6 +1,7 @@
 // Live speech over WebSocket (/v1/stream), end to end with a WebSocket client on loopback:
 // updates per partial, finals equal offline, bad messages answered, latest wins, limits, and
 // sessions freed when a client vanishes mid-segment.
+#include <atomic>
 #include <chrono>
 #include <thread>
 
@@ -165,6 +166,29 @@ TEST(StreamServer, AClientThatVanishesMidSegmentFreesItsSession) {
   Client again(running.port());  // the server goes on
   again.send({{"text", "Open the file."}, {"final", true}});
   EXPECT_TRUE(again.receive()["final"].get<bool>());
+}
+
+TEST(StreamServer, EndedConnectionsDoNotKeepTheirThreads) {
+  std::atomic<size_t> reported{99};
+  StreamServerOptions options;
+  options.on_open_connections = [&](size_t open) { reported = open; };
+  RunningStreamServer running(options);
+  for (int i = 0; i < 5; ++i) {
+    Client client(running.port());
+    client.send({{"text", "Open the file."}, {"final", true}});
+    client.receive();
+    EXPECT_EQ(reported.load(), 1u);
+    boost::system::error_code ignored;
+    client.ws().next_layer().close(ignored);
+    ASSERT_TRUE(eventually([&] { return running.server().open_connections() == 0; }));
+    EXPECT_EQ(reported.load(), 0u);
+  }
+  // Each accept joins the threads of connections that ended before it: one open connection
+  // holds at most itself and nothing of the five before.
+  Client last(running.port());
+  last.send({{"text", "Open the file."}, {"final", true}});
+  last.receive();
+  EXPECT_EQ(running.server().worker_threads(), 1u);
 }
 
 TEST(StreamServer, LimitsCloseTheConnection) {

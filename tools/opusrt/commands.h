@@ -74,7 +74,7 @@ struct ServeArgs {
   std::string decoder = "auto";
   std::optional<int64_t> max_new_tokens;
   int drain_timeout = 60;
-  int stream_port = 0;
+  int stream_port = -1;  // off
   bool no_web = false;
 };
 void add_serve_options(CLI::App& app, ServeArgs& args);

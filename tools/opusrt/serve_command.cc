@@ -41,9 +41,9 @@ void add_serve_options(CLI::App& app, ServeArgs& args) {
       ->capture_default_str();
   app.add_option("--max-new-tokens", args.max_new_tokens, "Cap on generated tokens per sentence (default: the model's max_length)")
       ->check(CLI::PositiveNumber);
-  app.add_option("--stream-port", args.stream_port, "Live speech over WebSocket on this port, path /v1/stream (0: off)")
-      ->check(CLI::Range(0, 65535))
-      ->capture_default_str();
+  app.add_option("--stream-port", args.stream_port,
+                 "Live speech over WebSocket on this port, path /v1/stream (0: a free port, printed; default: off)")
+      ->check(CLI::Range(0, 65535));
   app.add_option("--drain-timeout", args.drain_timeout, "Seconds SIGTERM waits for requests in flight")
       ->check(CLI::NonNegativeNumber)
       ->capture_default_str();
