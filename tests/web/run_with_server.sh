@@ -3,7 +3,7 @@
 # into BUILD_DIR/web_test/, once per lock file), starts `opusrt serve` on a free loopback port
 # with the tiny fixture model, runs the test against it, and stops the server it started.
 #   run_with_server.sh CLI MODEL_DIR BUILD_DIR TEST.mjs [serve flags...]
-# The test gets OPUSRT_URL, OPUSRT_CLI, OPUSRT_MODEL, OPUSRT_BUILD_DIR and OPUSRT_NODE_MODULES
+# The test gets OPUSRT_URL, OPUSRT_WS_URL (with --stream-port), OPUSRT_CLI, OPUSRT_MODEL, OPUSRT_BUILD_DIR and OPUSRT_NODE_MODULES
 # (where package.json and node_modules/ are: createRequire from there).
 set -euo pipefail
 cli="$1" model="$2" build="$3" test_script="$4"
@@ -45,9 +45,11 @@ for _ in $(seq 1 600); do
   sleep 0.1
 done
 [ -n "$port" ] || fail "opusrt serve did not start within 60 s: $(cat "$work/server.log")"
+# With --stream-port: the live-speech WebSocket's address (printed before the HTTP line).
+ws_url="$(sed -n 's|.*live speech on \(ws://[^ ]*\).*|\1|p' "$work/server.log" | head -n 1)"
 
 status=0
-OPUSRT_URL="http://127.0.0.1:$port" OPUSRT_CLI="$cli" OPUSRT_MODEL="$model" OPUSRT_BUILD_DIR="$build" \
+OPUSRT_URL="http://127.0.0.1:$port" OPUSRT_WS_URL="$ws_url" OPUSRT_CLI="$cli" OPUSRT_MODEL="$model" OPUSRT_BUILD_DIR="$build" \
   OPUSRT_NODE_MODULES="$modules" node "$test_script" || status=$?
 if [ "$status" -ne 0 ]; then
   echo "--- server log ---" >&2
