@@ -4,7 +4,8 @@
 #      both layouts (Optimum for opusrt, Xenova for transformers.js; the same weights),
 #   2. runs transformers.js on the same graphs, inputs and thread count (bench/transformers_js),
 #   3. runs `opusrt bench`, which reports opusrt / transformers.js side by side.
-# Output: build/bench/opusrt.json, build/bench/transformers_js.json, and a table on stdout.
+# Output: build/bench/opusrt.json, build/bench/transformers_js.json, build/bench/stream_greedy.json,
+# build/bench/live_streams.json, and a table on stdout.
 #   THREADS=2 RUNS=5 scripts/bench.sh
 # Both engines see 25 source tokens (24 random ids + </s>) and exactly 64 new tokens, greedy, fp32.
 set -euo pipefail
@@ -54,3 +55,9 @@ grep -v '^$' scripts/fixtures/test_sentences.txt | awk 'NF>=5' | head -6 > "$OUT
 ./build/tools/opusrt/opusrt stream --model "$MODEL" --threads "$THREADS" --replay-words "$OUT/stream_replay.txt" \
   --max-new-tokens 32 --metrics "$OUT/stream_greedy.json" > "$OUT/stream_greedy.jsonl"
 cat "$OUT/stream_greedy.json"
+
+# Concurrent live streams on one server: word by word at 2.5 words/s each, raised until the p95
+# latency from a message to its update passes 300 ms (LIVE_STREAMS=1,2,4,... to choose levels).
+echo "bench: live speech, concurrent WebSocket streams at 2.5 words/s (p95 <= 300 ms)"
+THREADS="$THREADS" bash bench/live_streams/run.sh ./build/tools/opusrt/opusrt "$MODEL" "$OUT/stream_replay.txt" \
+  "$OUT/live_streams.json" --streams "${LIVE_STREAMS:-1,2,3,4,6,8}" --seconds "${LIVE_SECONDS:-30}" > /dev/null
