@@ -61,3 +61,27 @@ cat "$OUT/stream_greedy.json"
 echo "bench: live speech, concurrent WebSocket streams at 2.5 words/s (p95 <= 300 ms)"
 THREADS="$THREADS" bash bench/live_streams/run.sh ./build/tools/opusrt/opusrt "$MODEL" "$OUT/stream_replay.txt" \
   "$OUT/live_streams.json" --streams "${LIVE_STREAMS:-1,2,3,4,6,8}" --seconds "${LIVE_SECONDS:-30}" > /dev/null
+
+# Peak RSS of translating one line (greedy) over the bytes of the graph files it loads, and load
+# time: into build/bench/opusrt.json (`peak_rss_over_graph_bytes`, `load_ms` is already there).
+echo "bench: peak RSS of opusrt translate, one line"
+rss_kb="$( { echo "Open the file before you close the window." | /usr/bin/time -f '%M' \
+  ./build/tools/opusrt/opusrt translate --model "$MODEL" --beams 1 --threads "$THREADS" > /dev/null; } 2>&1 | tail -n 1)"
+/usr/bin/python3 - "$OUT/opusrt.json" "$MODEL" "$rss_kb" <<'PY'
+import json, os, sys
+path, model, rss_kb = sys.argv[1], sys.argv[2], int(sys.argv[3])
+report = json.load(open(path))
+graphs = ["encoder_model.onnx"] + (["decoder_model_merged.onnx"] if report["decoder_mode"] == "merged"
+                                   else ["decoder_model.onnx", "decoder_with_past_model.onnx"])
+size = 0
+for name in graphs:
+    for f in (os.path.join(model, name), os.path.join(model, name + "_data")):
+        if os.path.exists(f):
+            size += os.path.getsize(f)
+report["peak_rss_translate_mb"] = rss_kb * 1024 / 1e6
+report["graph_bytes_mb"] = size / 1e6
+report["peak_rss_over_graph_bytes"] = rss_kb * 1024 / size
+json.dump(report, open(path, "w"), indent=2)
+print("peak RSS %.0f MB for %.0f MB of graphs: %.2fx; load %.0f ms" % (rss_kb * 1024 / 1e6, size / 1e6,
+      rss_kb * 1024 / size, report["load_ms"]))
+PY
