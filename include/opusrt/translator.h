@@ -169,6 +169,7 @@ class Translator {
 
  private:
   friend class IncrementalSession;  // opusrt/incremental.h: reuses the loaded model
+  friend class TextUnits;           // opusrt/text_units.h: measures pieces with the tokenizer
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };
