@@ -218,7 +218,9 @@ TranslationService::Submitted TranslationService::submit(std::vector<std::string
                                                          std::shared_ptr<const TranslateOptions> options, Done done,
                                                          Partial on_partial) {
   // Cut as translate_text cuts with SplitMode::kAuto (the CLI's default): a text that fits the
-  // model is one unit, a longer one its sentences; never cropped, and the same translation.
+  // model is one unit, a longer one its sentences; never cropped, and the same translation. The
+  // cut is the public TextUnits (opusrt/text_units.h), not src/text/: the server stays a shell
+  // over the library, and translate_texts is built on the same type, so the two cannot drift.
   TextUnits split(translator_, texts, *options, SplitMode::kAuto);
   texts.clear();
   const size_t alternatives = static_cast<size_t>(std::max(options->num_return_sequences.value_or(1), 1) - 1);
