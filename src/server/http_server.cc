@@ -458,7 +458,7 @@ void HttpServer::Impl::handle_translate(const httplib::Request& req, httplib::Re
   }
   const std::shared_ptr<RequestWork> work = RequestWork::prepare(std::move(request.q), html);
   request.q.clear();
-  std::vector<std::string> texts = work->texts;
+  std::vector<std::string> texts = std::move(work->texts);  // assemble() needs only the documents
 
   if (!stream) {
     auto promise = std::make_shared<std::promise<std::vector<TextResult>>>();
