@@ -153,7 +153,8 @@ class Translator {
   // Any text, of any length: cut into units (sentences, and pieces of sentences longer than the
   // model's max_position_embeddings), translated in padded batches of `max_batch`, joined back.
   // Blank text is kept as it is (except with SplitMode::kNone). Throws opusrt::Error when a
-  // unit cannot be translated.
+  // unit cannot be translated. The cut and the join are opusrt::TextUnits (opusrt/text_units.h),
+  // for callers that batch the units themselves.
   TextTranslation translate_text(std::string_view text, const TranslateOptions& options = {},
                                  SplitMode split = SplitMode::kAuto, size_t max_batch = 32,
                                  const TokenCallback& on_token = {}) const;
@@ -169,6 +170,7 @@ class Translator {
 
  private:
   friend class IncrementalSession;  // opusrt/incremental.h: reuses the loaded model
+  friend class TextUnits;           // opusrt/text_units.h: measures pieces with the tokenizer
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };

@@ -17,6 +17,7 @@ BatchingQueue::Push BatchingQueue::push(std::vector<TranslationJob> jobs) {
   {
     std::lock_guard<std::mutex> lock(mutex_);
     if (closed_) return Push::kClosed;
+    if (jobs.size() > options_.capacity) return Push::kTooLarge;
     if (pending_.size() + jobs.size() > options_.capacity) return Push::kFull;
     const Clock::time_point now = Clock::now();
     for (TranslationJob& job : jobs) {

@@ -1,10 +1,11 @@
 #pragma once
 
-// Dynamic batching: sentences from concurrent requests wait here, and each worker takes the ones
-// that can share one Translator::translate_batch call.
+// Dynamic batching: the units (sentences, or whole short texts) of concurrent requests wait
+// here, and each worker takes the ones that can share one Translator::translate_batch call.
 #include <chrono>
 #include <condition_variable>
 #include <cstddef>
+#include <cstdint>
 #include <deque>
 #include <functional>
 #include <memory>
@@ -20,38 +21,40 @@ namespace opusrt::server {
 
 using Clock = std::chrono::steady_clock;
 
-// One finished sentence: a translation, or an HTTP status with a message.
+// One finished unit: a translation, or an HTTP status with a message.
 struct JobResult {
   std::optional<Translation> translation;
   int status = 200;
   std::string error;
 };
 
-// One sentence to translate.
+// One unit to translate.
 struct TranslationJob {
   std::string text;
+  uint64_t request = 0;  // which request it belongs to (the metrics count requests per batch)
   // Jobs share a batch only when their options are equal (TranslateOptions is a plain value).
   std::shared_ptr<const TranslateOptions> options;
-  // Streaming: called from the worker with the text decoded so far (optional); returning false
-  // (the client left) stops decoding this text.
-  std::function<bool(std::string_view partial)> on_partial;
+  // Streaming: called from the worker with each new token and the unit decoded so far
+  // (optional); returning false (the client left) stops decoding this unit.
+  std::function<bool(int64_t token, std::string_view partial)> on_partial;
   // Called exactly once, from a worker thread (or from close() for jobs that never ran).
   std::function<void(JobResult)> on_done;
   Clock::time_point enqueued{};
 };
 
 struct BatchingOptions {
-  size_t max_batch = 16;                       // sentences per translate_batch call
-  std::chrono::microseconds max_wait{5000};    // how long the oldest sentence waits for company
-  size_t capacity = 1024;                      // pending sentences; more is "queue full"
+  size_t max_batch = 16;                       // units per translate_batch call
+  std::chrono::microseconds max_wait{5000};    // how long the oldest unit waits for company
+  size_t capacity = 1024;                      // pending units; more is "queue full"
 };
 
 class BatchingQueue {
  public:
   explicit BatchingQueue(BatchingOptions options);
 
-  enum class Push { kAccepted, kFull, kClosed };
-  // All jobs or none (one request's sentences are admitted together); stamps `enqueued`.
+  // kTooLarge: more jobs than the capacity, so never admitted (retrying cannot help).
+  enum class Push { kAccepted, kFull, kClosed, kTooLarge };
+  // All jobs or none (one request's units are admitted together); stamps `enqueued`.
   Push push(std::vector<TranslationJob> jobs);
 
   // Blocks until a batch is ready, and returns it: the oldest pending job and up to
@@ -63,7 +66,7 @@ class BatchingQueue {
   // No more pushes; pop_batch() drains the queue and then returns empty batches.
   void close();
 
-  size_t depth() const;  // pending sentences
+  size_t depth() const;  // pending units
   const BatchingOptions& options() const { return options_; }
 
  private:

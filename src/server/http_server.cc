@@ -56,13 +56,8 @@ const char* reason(int status) {
   }
 }
 
-// A translation's alternatives: n_best after the first (the first is the translation itself).
-json alternatives_of(const JobResult& result) {
-  json alternatives = json::array();
-  const std::vector<Alternative>& n_best = result.translation->n_best;  // none for html
-  for (size_t k = 1; k < n_best.size(); ++k) alternatives.push_back(n_best[k].text);
-  return alternatives;
-}
+// A text's alternatives (TextResult::alternatives says what they are for a text of several units).
+json alternatives_of(const TextResult& result) { return result.alternatives; }
 
 bool is_auto(std::string_view source) {
   return source.size() == 4 && (source[0] | 0x20) == 'a' && (source[1] | 0x20) == 'u' && (source[2] | 0x20) == 't' &&
@@ -71,7 +66,7 @@ bool is_auto(std::string_view source) {
 
 // detectedLanguage answers a request for detection: only when `source` is "auto" (LibreTranslate
 // sends none for a named source; opusrt sends none for an absent one either).
-json translate_response(const TranslateRequest& request, const std::vector<JobResult>& results,
+json translate_response(const TranslateRequest& request, const std::vector<TextResult>& results,
                         const json& detected) {
   json out = json::object();
   const bool detect = is_auto(request.source);
@@ -84,7 +79,7 @@ json translate_response(const TranslateRequest& request, const std::vector<JobRe
   out["translatedText"] = json::array();
   if (request.alternatives > 0) out["alternatives"] = json::array();
   if (detect) out["detectedLanguage"] = json::array();
-  for (const JobResult& result : results) {
+  for (const TextResult& result : results) {
     out["translatedText"].push_back(result.translation->text);
     if (request.alternatives > 0) out["alternatives"].push_back(alternatives_of(result));
     if (detect) out["detectedLanguage"].push_back(detected);
@@ -168,39 +163,41 @@ ParseResult read_translate_request(const httplib::Request& req, httplib::Respons
                                                         : "Invalid request: the body could not be read"};
 }
 
-// What the queue translates for one request, and how its answers become the request's texts:
+// What the service translates for one request, and how its answers become the request's texts:
 // for format=text the texts themselves; for format=html the plain-text units of each document
 // (text/html_document.h), the documents rebuilt around their translations when all are done.
+// Either way the service cuts what it gets into model-sized units (a long paragraph, a long
+// HTML block), so neither is limited by the model's length.
 struct RequestWork {
-  std::vector<std::string> units;
-  std::vector<text::HtmlDocument> documents;  // html: one per text
-  std::vector<size_t> first_unit;             // html: where each document's units start
+  std::vector<std::string> texts;
+  std::vector<text::HtmlDocument> documents;  // html: one per request text
+  std::vector<size_t> first_text;             // html: where each document's texts start
 
-  static std::shared_ptr<RequestWork> prepare(std::vector<std::string> texts, bool html) {
+  static std::shared_ptr<RequestWork> prepare(std::vector<std::string> q, bool html) {
     auto work = std::make_shared<RequestWork>();
     if (!html) {
-      work->units = std::move(texts);
+      work->texts = std::move(q);
       return work;
     }
-    for (const std::string& text : texts) {
-      work->first_unit.push_back(work->units.size());
-      work->documents.emplace_back(text);
+    for (const std::string& document : q) {
+      work->first_text.push_back(work->texts.size());
+      work->documents.emplace_back(document);
       const std::vector<std::string>& units = work->documents.back().units();
-      work->units.insert(work->units.end(), units.begin(), units.end());
+      work->texts.insert(work->texts.end(), units.begin(), units.end());
     }
-    work->first_unit.push_back(work->units.size());
+    work->first_text.push_back(work->texts.size());
     return work;
   }
 
-  // One result per request text (in order) from one result per unit.
-  std::vector<JobResult> assemble(std::vector<JobResult> unit_results) const {
-    if (documents.empty()) return unit_results;
-    std::vector<JobResult> results(documents.size());
+  // One result per request text (in order) from one result per text the service translated.
+  std::vector<TextResult> assemble(std::vector<TextResult> text_results) const {
+    if (documents.empty()) return text_results;
+    std::vector<TextResult> results(documents.size());
     for (size_t d = 0; d < documents.size(); ++d) {
       std::vector<std::string> translations;
       bool failed = false;
-      for (size_t u = first_unit[d]; u < first_unit[d + 1] && !failed; ++u) {
-        JobResult& unit = unit_results.at(u);
+      for (size_t u = first_text[d]; u < first_text[d + 1] && !failed; ++u) {
+        TextResult& unit = text_results.at(u);
         failed = !unit.translation;
         if (failed) {
           results[d].status = unit.status;
@@ -210,12 +207,26 @@ struct RequestWork {
         }
       }
       if (failed) continue;
-      results[d].translation = Translation{};
+      results[d].translation = TextTranslation{};
       results[d].translation->text = documents[d].render(translations);
     }
     return results;
   }
 };
+
+// The answer to a request the service did not queue.
+std::optional<RequestError> refused(const TranslationService::Submitted& submitted, size_t capacity) {
+  switch (submitted.push) {
+    case BatchingQueue::Push::kAccepted: return std::nullopt;
+    case BatchingQueue::Push::kFull:
+      return RequestError{429, "Too many requests: the translation queue is full, retry later"};
+    case BatchingQueue::Push::kClosed: return RequestError{503, "the server is shutting down"};
+    case BatchingQueue::Push::kTooLarge: break;
+  }
+  return RequestError{413, "Invalid request: q splits into " + std::to_string(submitted.units) +
+                               " units for the model (sentences); this server queues at most " +
+                               std::to_string(capacity) + " (--queue-size): send the text in parts"};
+}
 
 }  // namespace
 
@@ -447,28 +458,21 @@ void HttpServer::Impl::handle_translate(const httplib::Request& req, httplib::Re
   }
   const std::shared_ptr<RequestWork> work = RequestWork::prepare(std::move(request.q), html);
   request.q.clear();
-  std::vector<std::string> texts = work->units;
-  if (texts.size() > service.capacity())
-    return send_error(res, 413,
-                      "Invalid request: " + std::to_string(texts.size()) + (html ? " text units" : " texts") +
-                          "; at most " + std::to_string(service.capacity()) + " per request");
+  std::vector<std::string> texts = std::move(work->texts);  // assemble() needs only the documents
 
   if (!stream) {
-    auto promise = std::make_shared<std::promise<std::vector<JobResult>>>();
-    std::future<std::vector<JobResult>> future = promise->get_future();
-    const BatchingQueue::Push pushed = service.submit(
-        std::move(texts), translate_options,
-        [promise, work](std::vector<JobResult> results) {
+    auto promise = std::make_shared<std::promise<std::vector<TextResult>>>();
+    std::future<std::vector<TextResult>> future = promise->get_future();
+    const TranslationService::Submitted submitted = service.submit(
+        std::move(texts), translate_options, [promise, work](std::vector<TextResult> results) {
           try {
             promise->set_value(work->assemble(std::move(results)));
           } catch (...) {
             promise->set_exception(std::current_exception());
           }
         });
-    if (pushed == BatchingQueue::Push::kFull)
-      return send_error(res, 429, "Too many requests: the translation queue is full, retry later");
-    if (pushed == BatchingQueue::Push::kClosed) return send_error(res, 503, "the server is shutting down");
-    std::vector<JobResult> results = future.get();
+    if (auto error = refused(submitted, service.capacity())) return send_error(res, error->status, error->message);
+    std::vector<TextResult> results = future.get();
     for (size_t i = 0; i < results.size(); ++i) {
       if (!results[i].translation) {
         const std::string where = request.q_is_array ? "q[" + std::to_string(i) + "]: " : "";
@@ -480,12 +484,12 @@ void HttpServer::Impl::handle_translate(const httplib::Request& req, httplib::Re
 
   auto events = std::make_shared<EventStream>();
   const json detected = detected_language();
-  const BatchingQueue::Push pushed = service.submit(
+  const TranslationService::Submitted submitted = service.submit(
       std::move(texts), translate_options,
-      [events, request, detected, work](std::vector<JobResult> unit_results) {
-        std::vector<JobResult> results;
+      [events, request, detected, work](std::vector<TextResult> text_results) {
+        std::vector<TextResult> results;
         try {
-          results = work->assemble(std::move(unit_results));
+          results = work->assemble(std::move(text_results));
         } catch (const std::exception& e) {
           events->push(sse_event("error", {{"error", std::string("internal error: ") + e.what()}, {"status", 500}}), true);
           return;
@@ -497,12 +501,10 @@ void HttpServer::Impl::handle_translate(const httplib::Request& req, httplib::Re
         events->push(sse_event("final", translate_response(request, results, detected)), true);
       },
       html ? TranslationService::Partial()  // a document is only whole at the end
-           : TranslationService::Partial([events](size_t, std::string_view partial) {
-               return events->push(sse_event("partial", {{"translatedText", partial}}), false);
+           : TranslationService::Partial([events](size_t, std::string_view text_so_far) {
+               return events->push(sse_event("partial", {{"translatedText", text_so_far}}), false);
              }));
-  if (pushed == BatchingQueue::Push::kFull)
-    return send_error(res, 429, "Too many requests: the translation queue is full, retry later");
-  if (pushed == BatchingQueue::Push::kClosed) return send_error(res, 503, "the server is shutting down");
+  if (auto error = refused(submitted, service.capacity())) return send_error(res, error->status, error->message);
   res.status = 200;
   res.set_header("Cache-Control", "no-cache");
   res.set_header("X-Accel-Buffering", "no");

@@ -40,7 +40,7 @@ ServerMetrics::ServerMetrics()
                   .Add({})),
       sentences_(prometheus::BuildCounter()
                      .Name("opusrt_translated_sentences_total")
-                     .Help("Sentences translated")
+                     .Help("Units translated: sentences, pieces of long sentences, or whole texts that fit the model")
                      .Register(*registry_)
                      .Add({})),
       batches_(prometheus::BuildCounter()
@@ -55,9 +55,14 @@ ServerMetrics::ServerMetrics()
                              .Add({})),
       batch_size_(prometheus::BuildHistogram()
                       .Name("opusrt_batch_size")
-                      .Help("Sentences per translate_batch call")
+                      .Help("Units per translate_batch call")
                       .Register(*registry_)
                       .Add({}, prometheus::Histogram::BucketBoundaries{1, 2, 4, 8, 16, 32, 64, 128})),
+      batch_requests_(prometheus::BuildHistogram()
+                          .Name("opusrt_batch_requests")
+                          .Help("Requests whose units share one translate_batch call")
+                          .Register(*registry_)
+                          .Add({}, prometheus::Histogram::BucketBoundaries{1, 2, 4, 8, 16, 32, 64, 128})),
       batch_seconds_(prometheus::BuildHistogram()
                          .Name("opusrt_batch_duration_seconds")
                          .Help("Wall time of one translate_batch call")
@@ -65,7 +70,7 @@ ServerMetrics::ServerMetrics()
                          .Add({}, kLatencyBuckets)),
       queue_depth_(prometheus::BuildGauge()
                        .Name("opusrt_queue_depth")
-                       .Help("Sentences waiting for a worker")
+                       .Help("Units waiting for a worker")
                        .Register(*registry_)
                        .Add({})),
       live_streams_(prometheus::BuildGauge()
@@ -80,11 +85,12 @@ void ServerMetrics::record_request(std::string_view handler, int status, double 
   latency_.Add({{"handler", label}}, kLatencyBuckets).Observe(std::max(0.0, seconds));
 }
 
-void ServerMetrics::record_batch(size_t sentences, size_t tokens, double seconds) {
+void ServerMetrics::record_batch(size_t units, size_t requests, size_t tokens, double seconds) {
   tokens_.Increment(static_cast<double>(tokens));
-  sentences_.Increment(static_cast<double>(sentences));
+  sentences_.Increment(static_cast<double>(units));
   batches_.Increment();
-  batch_size_.Observe(static_cast<double>(sentences));
+  batch_size_.Observe(static_cast<double>(units));
+  batch_requests_.Observe(static_cast<double>(requests));
   batch_seconds_.Observe(std::max(0.0, seconds));
   std::lock_guard<std::mutex> lock(window_mutex_);
   window_.emplace_back(std::chrono::steady_clock::now(), tokens);

@@ -26,8 +26,9 @@ class ServerMetrics {
 
   // One HTTP response. `handler` is the route ("/translate", ...; anything else counts as "other").
   void record_request(std::string_view handler, int status, double seconds);
-  // One translate_batch call: its sentences, generated tokens and wall time.
-  void record_batch(size_t sentences, size_t tokens, double seconds);
+  // One translate_batch call: its units (sentences, or whole texts that fit the model), how many
+  // requests they came from, generated tokens and wall time.
+  void record_batch(size_t units, size_t requests, size_t tokens, double seconds);
   void set_queue_depth(size_t depth);
   void add_in_flight(int delta);
   void set_live_streams(size_t open);
@@ -50,6 +51,7 @@ class ServerMetrics {
   prometheus::Counter& batches_;
   prometheus::Gauge& tokens_per_second_;
   prometheus::Histogram& batch_size_;
+  prometheus::Histogram& batch_requests_;
   prometheus::Histogram& batch_seconds_;
   prometheus::Gauge& queue_depth_;
   prometheus::Gauge& live_streams_;

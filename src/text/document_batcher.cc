@@ -61,13 +61,11 @@ DocumentUnits split_documents(std::span<const std::string> texts, SplitMode spli
   return out;
 }
 
-std::vector<std::vector<size_t>> batch_by_length(const std::vector<std::string>& sources, size_t max_batch,
-                                                 bool keep_order) {
+std::vector<std::vector<size_t>> batch_by_length(std::span<const size_t> lengths, size_t max_batch, bool keep_order) {
   if (max_batch == 0) throw Error("translate_text: max_batch must be at least 1");
-  std::vector<size_t> order(sources.size());
+  std::vector<size_t> order(lengths.size());
   std::iota(order.begin(), order.end(), size_t{0});
-  if (!keep_order)
-    std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return sources[a].size() < sources[b].size(); });
+  if (!keep_order) std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return lengths[a] < lengths[b]; });
   std::vector<std::vector<size_t>> batches;
   for (size_t start = 0; start < order.size(); start += max_batch)
     batches.emplace_back(order.begin() + static_cast<std::ptrdiff_t>(start),
@@ -75,26 +73,63 @@ std::vector<std::vector<size_t>> batch_by_length(const std::vector<std::string>&
   return batches;
 }
 
-std::vector<std::string> join_documents(const DocumentUnits& units, const std::vector<std::string>& translations) {
-  if (translations.size() != units.units.size())
-    throw Error("join_documents: " + std::to_string(translations.size()) + " translations for " +
-                std::to_string(units.units.size()) + " units");
-  std::vector<std::vector<std::string>> joined(units.segments.size());
-  for (size_t t = 0; t < units.segments.size(); ++t) joined[t].resize(units.segments[t].size());
-  for (size_t u = 0; u < units.units.size(); ++u) {
+std::string join_document(const DocumentUnits& units, size_t text, size_t first_unit,
+                          std::span<const std::string> translations) {
+  if (text >= units.segments.size())
+    throw Error("join_document: text " + std::to_string(text) + " of " + std::to_string(units.segments.size()));
+  size_t count = 0;
+  while (first_unit + count < units.units.size() && units.units[first_unit + count].text == text) ++count;
+  const bool starts_text = count == 0 || first_unit == 0 || units.units[first_unit - 1].text != text;
+  if (translations.size() > count || !starts_text)
+    throw Error("join_document: " + std::to_string(translations.size()) + " translations for text " +
+                std::to_string(text) + ", which has " + std::to_string(count) + " units from unit " +
+                std::to_string(first_unit));
+  const std::vector<TextSegment>& segments = units.segments[text];
+  // A segment without units is blank (kAuto and kSentences leave those out): it stays as it was.
+  std::vector<std::string> joined(segments.size());
+  std::vector<bool> translated(segments.size(), false);
+  for (size_t k = 0; k < count; ++k) translated[units.units[first_unit + k].segment] = true;
+  for (size_t s = 0; s < segments.size(); ++s)
+    if (!translated[s]) joined[s] = segments[s].content;
+  size_t last_segment = 0;
+  for (size_t k = 0; k < translations.size(); ++k) {
+    const size_t u = first_unit + k;
     const DocumentUnits::Unit& unit = units.units[u];
-    std::string& target = joined[unit.text][unit.segment];
-    const bool continues = u > 0 && units.units[u - 1].text == unit.text && units.units[u - 1].segment == unit.segment;
+    std::string& target = joined[unit.segment];
+    const bool continues = k > 0 && units.units[u - 1].segment == unit.segment;
     if (continues && !target.empty()) {
       const std::string& before = units.sources[u - 1];
       const std::string& after = units.sources[u];
       if (std::isspace(static_cast<unsigned char>(before.back())) || std::isspace(static_cast<unsigned char>(after.front())))
         target += ' ';
     }
-    target += translations[u];
+    target += translations[k];
+    last_segment = unit.segment;
   }
+  if (translations.size() == count) return join_segments(segments, joined);
+  if (translations.empty()) return "";
+  std::string out;
+  for (size_t s = 0; s <= last_segment; ++s) {
+    out += segments[s].leading;
+    out += joined[s];
+    if (s < last_segment) out += segments[s].trailing;
+  }
+  return out;
+}
+
+std::vector<std::string> join_documents(const DocumentUnits& units, std::span<const std::string> translations) {
+  if (translations.size() != units.units.size())
+    throw Error("join_documents: " + std::to_string(translations.size()) + " translations for " +
+                std::to_string(units.units.size()) + " units");
   std::vector<std::string> out;
-  for (size_t t = 0; t < units.segments.size(); ++t) out.push_back(join_segments(units.segments[t], joined[t]));
+  out.reserve(units.segments.size());
+  size_t first_unit = 0;
+  for (size_t t = 0; t < units.segments.size(); ++t) {
+    size_t count = 0;
+    while (first_unit + count < units.units.size() && units.units[first_unit + count].text == t) ++count;
+    out.push_back(join_document(units, t, first_unit, translations.subspan(first_unit, count)));
+    first_unit += count;
+  }
   return out;
 }
 

@@ -4,7 +4,7 @@
 // ResponseBuilder split, in one file per job is overkill here: three small functions).
 //
 //   DocumentUnits units = split_documents(texts, SplitMode::kAuto, fits);        // text -> units
-//   for (const std::vector<size_t>& batch : batch_by_length(units.sources, 32, false))
+//   for (const std::vector<size_t>& batch : batch_by_length(unit_lengths, 32, false))
 //     ... translate units.sources[i] for i in batch ...
 //   std::vector<std::string> joined = join_documents(units, unit_translations);   // units -> texts
 //
@@ -40,14 +40,21 @@ struct DocumentUnits {
 DocumentUnits split_documents(std::span<const std::string> texts, SplitMode split,
                               const std::function<bool(std::string_view)>& fits);
 
-// Unit indices in batches of at most `max_batch`. Sorted by length unless `keep_order`: padding
-// costs every row of a batch the longest row's encoder positions (and cross-attention over
-// them at every decoder step); a streaming caller wants text order, as it shows the units.
-std::vector<std::vector<size_t>> batch_by_length(const std::vector<std::string>& sources, size_t max_batch,
-                                                 bool keep_order);
+// Unit indices in batches of at most `max_batch`, from the units' lengths (bytes). Sorted by
+// length unless `keep_order`: padding costs every row of a batch the longest row's encoder
+// positions (and cross-attention over them at every decoder step); a streaming caller wants
+// text order, as it shows the units.
+std::vector<std::vector<size_t>> batch_by_length(std::span<const size_t> lengths, size_t max_batch, bool keep_order);
 
 // Per text: its units' translations joined back. Pieces of one sentence are rejoined with a
 // space where the source had whitespace at the cut; sentences get their original surroundings.
-std::vector<std::string> join_documents(const DocumentUnits& units, const std::vector<std::string>& translations);
+std::vector<std::string> join_documents(const DocumentUnits& units, std::span<const std::string> translations);
+
+// One text (`text`, whose units start at units.units[first_unit]) from its units' translations,
+// in order. All of them: what join_documents gives for the text. Fewer (the units translated so
+// far, the last one perhaps unfinished): the text so far, i.e. the source's layout up to the last
+// unit given, without the whitespace that follows it; empty for none.
+std::string join_document(const DocumentUnits& units, size_t text, size_t first_unit,
+                          std::span<const std::string> translations);
 
 }  // namespace opusrt

@@ -5,6 +5,7 @@
 
 #include "generation/generator.h"
 #include "opusrt/utf8.h"
+#include "opusrt/text_units.h"
 #include "text/document_batcher.h"
 #include "translator/translator_impl.h"
 
@@ -146,38 +147,42 @@ TextTranslation Translator::translate_text(std::string_view text, const Translat
 std::vector<TextTranslation> Translator::translate_texts(std::span<const std::string> texts,
                                                          const TranslateOptions& options, SplitMode split,
                                                          size_t max_batch, const TokenCallback& on_token) const {
-  const Impl& m = *impl_;
-  const DocumentUnits document =
-      split_documents(texts, split, [&](std::string_view piece) { return m.fits(piece, options); });
-  std::vector<Translation> translated(document.sources.size());
-  std::vector<std::string> errors = document.errors;  // per text: its split's or its first unit's error
+  // The cut and the join are TextUnits' (opusrt/text_units.h), which the server uses too: one
+  // code path, so the server's answer for a text is this function's.
+  const TextUnits document(*this, texts, options, split);
+  const std::vector<TextUnits::Unit>& units = document.units();
+  std::vector<Translation> translated(units.size());
+  std::vector<std::string> errors(texts.size());  // per text: its split's or its first unit's error
+  for (size_t t = 0; t < texts.size(); ++t) errors[t] = document.error(t);
+  std::vector<size_t> lengths;
+  lengths.reserve(units.size());
+  for (const TextUnits::Unit& unit : units) lengths.push_back(unit.source.size());
   std::vector<std::string> batch_sources;
   std::vector<bool> with_prefix;
-  std::vector<size_t> text_of_row, unit_of_row;
-  for (const std::vector<size_t>& batch : batch_by_length(document.sources, max_batch, static_cast<bool>(on_token))) {
+  std::vector<size_t> text_of_row;
+  for (const std::vector<size_t>& batch : batch_by_length(lengths, max_batch, static_cast<bool>(on_token))) {
     batch_sources.clear();
     with_prefix.clear();
     text_of_row.clear();
-    unit_of_row.clear();
     for (size_t unit : batch) {
-      batch_sources.push_back(document.sources[unit]);
-      with_prefix.push_back(document.units[unit].first);
-      text_of_row.push_back(document.units[unit].text);
-      unit_of_row.push_back(unit);
+      batch_sources.push_back(units[unit].source);
+      with_prefix.push_back(units[unit].first);
+      text_of_row.push_back(units[unit].text);
     }
-    std::vector<Translation> results = m.translate_units(batch_sources, options, with_prefix, on_token, unit_of_row);
+    std::vector<Translation> results = impl_->translate_units(batch_sources, options, with_prefix, on_token, batch);
     for (size_t i = 0; i < batch.size(); ++i) {
       if (!results[i].ok() && errors[text_of_row[i]].empty()) errors[text_of_row[i]] = results[i].error;
       translated[batch[i]] = std::move(results[i]);
     }
   }
   std::vector<std::string> unit_texts;
+  unit_texts.reserve(translated.size());
   for (const Translation& t : translated) unit_texts.push_back(t.text);
-  std::vector<std::string> joined = join_documents(document, unit_texts);
+  std::vector<std::string> joined = document.join(unit_texts);
   std::vector<TextTranslation> out(texts.size());
-  for (size_t u = 0; u < document.units.size(); ++u) {
-    TextTranslation& text = out[document.units[u].text];
-    text.pieces.push_back(document.sources[u]);
+  for (size_t u = 0; u < units.size(); ++u) {
+    TextTranslation& text = out[units[u].text];
+    text.pieces.push_back(units[u].source);
     text.units.push_back(std::move(translated[u]));
   }
   for (size_t t = 0; t < texts.size(); ++t) {

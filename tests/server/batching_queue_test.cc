@@ -86,6 +86,17 @@ TEST(ServerQueue, FullQueueRejectsAllOrNothing) {
   EXPECT_EQ(queue.push(jobs({{"4", "k"}})), BatchingQueue::Push::kFull);
 }
 
+// A request with more units than the queue can ever hold is told so, even on an empty queue:
+// kFull would have its client retry forever.
+TEST(ServerQueue, MoreJobsThanTheCapacityAreTooLargeNotFull) {
+  BatchingQueue queue({16, std::chrono::hours(1), 3});
+  EXPECT_EQ(queue.push(jobs({{"1", "k"}, {"2", "k"}, {"3", "k"}, {"4", "k"}})), BatchingQueue::Push::kTooLarge);
+  EXPECT_EQ(queue.depth(), 0u);
+  EXPECT_EQ(queue.push(jobs({{"1", "k"}, {"2", "k"}, {"3", "k"}})), BatchingQueue::Push::kAccepted);
+  EXPECT_EQ(queue.push(jobs({{"4", "k"}, {"5", "k"}, {"6", "k"}, {"7", "k"}})), BatchingQueue::Push::kTooLarge);
+  EXPECT_EQ(queue.push(jobs({{"4", "k"}})), BatchingQueue::Push::kFull);
+}
+
 TEST(ServerQueue, CloseDrainsWithoutWaitingThenReturnsEmpty) {
   BatchingQueue queue({16, std::chrono::hours(1), 100});
   ASSERT_EQ(queue.push(jobs({{"1", "A"}, {"2", "B"}, {"3", "A"}})), BatchingQueue::Push::kAccepted);

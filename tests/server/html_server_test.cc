@@ -1,5 +1,6 @@
 // format=html in the server: the same document as opusrt::translate_html with the same options
 // (itself checked in tests/text/), in /translate (string and array q) and /translate/stream.
+#include "cli_runner.h"
 #include "opusrt/html.h"
 #include "server/server_test_util.h"
 
@@ -14,9 +15,8 @@ const std::string kPage =
     "<span translate=\"no\">SBB</span>.</p>\n<pre>no  change</pre><code>x = 1</code>\n</article>";
 
 std::string reference_html(const std::string& html, const std::string& target_lang = "cmn_Hans") {
-  // The server translates each unit as one model input (it does not split sentences: issue 14's
-  // item 1 is elsewhere), as translate_html does with SplitMode::kNone.
-  return translate_html(tiny_translator(), html, reference_options(target_lang), SplitMode::kNone);
+  // The server cuts each HTML unit as the library's default (and the CLI's) does: SplitMode::kAuto.
+  return translate_html(tiny_translator(), html, reference_options(target_lang), SplitMode::kAuto);
 }
 
 TEST(ServerHtml, FormatHtmlKeepsMarkupAndEqualsTheLibrary) {
@@ -71,22 +71,30 @@ TEST(ServerHtml, StreamSendsTheWholeDocumentOnce) {
   EXPECT_EQ(json::parse(payload)["translatedText"], reference_html(kPage));
 }
 
-TEST(ServerHtml, ABlockTooLongForTheModelFailsItsDocumentOnly) {
+// A block longer than the model takes is cut into sentences (and pieces of sentences) like any
+// long text: the document is what `opusrt translate --format html` makes of it.
+TEST(ServerHtml, ABlockLongerThanTheModelIsTheClisTranslation) {
+  std::string long_block = "<p>";
+  for (int i = 0; i < 40; ++i) long_block += "The <b>train</b> leaves at " + std::to_string(i) + " o'clock. ";
+  for (int i = 0; i < 300; ++i) long_block += "word ";
+  long_block += "</p>";
+  const std::string page = "<h1>Title</h1>" + long_block + "<p>Fine.</p>";
+  const opusrt::test::Result cli =
+      opusrt::test::run_cli({"translate", "--model", opusrt::test::tiny_model_dir().string(), "--format", "html",
+                             "--target-lang", "cmn_Hans", "--max-new-tokens", std::to_string(kMaxNewTokens)},
+                            page);
+  ASSERT_EQ(cli.exit_code, 0) << cli.err;
+  EXPECT_EQ(cli.out, reference_html(page));
+
   TestServer server;
   httplib::Client client = server.client();
-  std::string long_block = "<p>";
-  for (int i = 0; i < 400; ++i) long_block += "word ";
-  long_block += "</p>";
-  const std::vector<std::string> pages = {"<p>Fine.</p>", "<h1>Title</h1>" + long_block};
-  const httplib::Result answer =
-      client.Post("/translate", json{{"q", pages}, {"format", "html"}}.dump(), "application/json");
+  const httplib::Result answer = client.Post(
+      "/translate", json{{"q", {"<p>Fine.</p>", page}}, {"target", "zh"}, {"format", "html"}}.dump(), "application/json");
   ASSERT_TRUE(answer);
-  EXPECT_EQ(answer->status, 400) << answer->body;
-  EXPECT_NE(json::parse(answer->body)["error"].get<std::string>().find("q[1]"), std::string::npos) << answer->body;
-  const httplib::Result fine =
-      client.Post("/translate", json{{"q", pages[0]}, {"target", "zh"}, {"format", "html"}}.dump(), "application/json");
-  ASSERT_TRUE(fine);
-  EXPECT_EQ(json::parse(fine->body)["translatedText"], reference_html(pages[0]));
+  ASSERT_EQ(answer->status, 200) << answer->body;
+  const json texts = json::parse(answer->body)["translatedText"];
+  EXPECT_EQ(texts[0], reference_html("<p>Fine.</p>"));
+  EXPECT_EQ(texts[1], cli.out);
 }
 
 TEST(ServerHtml, BadFormatIs400) {

@@ -70,54 +70,6 @@ std::vector<std::string> cli_translations(const std::vector<std::string>& inputs
   return lines;
 }
 
-// Holds the only worker inside translate_batch until release(): a queue that does not move,
-// without any timing. The blocking job streams (greedy: on_token runs at every step) and waits
-// in its first partial callback.
-class WorkerBlocker {
- public:
-  explicit WorkerBlocker(TranslationService& service) {
-    auto options = std::make_shared<TranslateOptions>();
-    options->num_beams = 1;
-    options->max_new_tokens = 2;
-    auto entered = std::make_shared<std::promise<void>>();
-    std::future<void> entered_future = entered->get_future();
-    std::shared_future<void> release = release_.get_future().share();
-    auto first = std::make_shared<std::atomic<bool>>(true);
-    auto done = std::make_shared<std::promise<void>>();
-    done_ = done->get_future();
-    const auto pushed = service.submit(
-        {"Hello world."}, options, [done](std::vector<JobResult>) { done->set_value(); },
-        [entered, release, first](size_t, std::string_view) {
-          if (first->exchange(false)) {
-            entered->set_value();
-            release.wait();
-          }
-          return true;
-        });
-    EXPECT_EQ(pushed, BatchingQueue::Push::kAccepted);
-    entered_future.wait();
-  }
-  ~WorkerBlocker() { release(); }
-
-  void release() {
-    if (released_) return;
-    released_ = true;
-    release_.set_value();
-    done_.wait();
-  }
-
- private:
-  std::promise<void> release_;
-  std::future<void> done_;
-  bool released_ = false;
-};
-
-// Waits (without a deadline that could fail a slow machine) until `condition` holds.
-template <typename Condition>
-void wait_until(Condition condition) {
-  while (!condition()) std::this_thread::sleep_for(std::chrono::milliseconds(2));
-}
-
 TEST(ServerHttp, SixteenConcurrentClientsGetWhatTheTranslatorAndTheCliGive) {
   constexpr int kClients = 16, kRequestsPerClient = 3;
   const std::vector<std::string> sentences = corpus_sentences(kClients * kRequestsPerClient);
@@ -238,15 +190,6 @@ TEST(ServerHttp, BadRequestsAre400WithJson) {
   expect_error(client.Post("/translate", "{\"q\": \"\xC3\x28\"}", "application/json"), 400);
   expect_error(client.Post("/translate", "<q/>", "application/xml"), 400);
   expect_error(post_json(client, {{"q", {"a", "b"}}}, "/translate/stream"), 400);
-  // A text longer than the model takes (max_position_embeddings) is the client's problem too.
-  std::string long_text;
-  for (int i = 0; i < 400; ++i) long_text += "word ";
-  expect_error(post_json(client, {{"q", long_text}}), 400);
-  // ...and alone: the other texts of its batch still translate.
-  const std::string ok = "Hello world.";
-  const json mixed = json::parse(post_json(client, {{"q", {ok, long_text}}})->body);
-  EXPECT_NE(mixed["error"].get<std::string>().find("q[1]"), std::string::npos) << mixed;
-  EXPECT_EQ(parse_json_body(post_json(client, {{"q", ok}}))["translatedText"], reference_text(ok));
 }
 
 TEST(ServerHttp, NotFoundAndWrongMethodAreJson) {
@@ -304,8 +247,9 @@ TEST(ServerHttp, FullQueueIs429) {
   // The worker is busy; one queued sentence fills the queue.
   auto filler_done = std::make_shared<std::promise<void>>();
   auto filler_options = std::make_shared<TranslateOptions>(reference_options());
-  ASSERT_EQ(server.service().submit({"Hello"}, filler_options,
-                                    [filler_done](std::vector<JobResult>) { filler_done->set_value(); }),
+  ASSERT_EQ(server.service()
+                .submit({"Hello"}, filler_options, [filler_done](std::vector<TextResult>) { filler_done->set_value(); })
+                .push,
             BatchingQueue::Push::kAccepted);
   httplib::Client client = server.client();
   EXPECT_NE(expect_error(post_json(client, {{"q", "Hello world."}}), 429).find("queue is full"), std::string::npos);
@@ -423,23 +367,26 @@ TEST(ServerService, APartialCallbackReturningFalseStopsThatTextOnly) {
   options->num_beams = 1;
   options->max_new_tokens = 30;
   options->min_new_tokens = 30;
-  auto promise = std::make_shared<std::promise<std::vector<JobResult>>>();
+  auto promise = std::make_shared<std::promise<std::vector<TextResult>>>();
   std::vector<size_t> partials(2, 0);
   std::mutex mutex;
-  const auto pushed = server.service().submit(
+  const auto submitted = server.service().submit(
       {"Open the file.", "Close the window."}, options,
-      [promise](std::vector<JobResult> results) { promise->set_value(std::move(results)); },
+      [promise](std::vector<TextResult> results) { promise->set_value(std::move(results)); },
       [&](size_t index, std::string_view) {
         std::lock_guard<std::mutex> lock(mutex);
         return ++partials[index] < 5 || index == 1;  // text 0's client leaves at its 5th token
       });
-  ASSERT_EQ(pushed, BatchingQueue::Push::kAccepted);
-  const std::vector<JobResult> results = promise->get_future().get();
+  ASSERT_EQ(submitted.push, BatchingQueue::Push::kAccepted);
+  EXPECT_EQ(submitted.units, 2u);
+  const std::vector<TextResult> results = promise->get_future().get();
   ASSERT_TRUE(results[0].translation && results[1].translation);
-  EXPECT_TRUE(results[0].translation->stopped);
-  EXPECT_EQ(results[0].translation->output_ids.size(), 1u + 5u);
-  EXPECT_FALSE(results[1].translation->stopped);
-  EXPECT_EQ(results[1].translation->output_ids.size(), 1u + 30u);
+  ASSERT_EQ(results[0].translation->units.size(), 1u);
+  ASSERT_EQ(results[1].translation->units.size(), 1u);
+  EXPECT_TRUE(results[0].translation->units[0].stopped);
+  EXPECT_EQ(results[0].translation->units[0].output_ids.size(), 1u + 5u);
+  EXPECT_FALSE(results[1].translation->units[0].stopped);
+  EXPECT_EQ(results[1].translation->units[0].output_ids.size(), 1u + 30u);
 }
 
 TEST(ServerHttp, StreamingAndPlainRequestsShareBatchesCorrectly) {

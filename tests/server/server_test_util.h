@@ -1,10 +1,12 @@
 #pragma once
 
 // Helpers of the server tests: the tiny model's Translator (loaded once per process), an
-// in-process server on a free loopback port, SSE parsing and corpus sentences.
+// in-process server on a free loopback port, a worker held still, SSE parsing and corpus sentences.
 #include <httplib.h>
 
+#include <atomic>
 #include <chrono>
+#include <future>
 #include <fstream>
 #include <memory>
 #include <string>
@@ -62,6 +64,7 @@ struct TestServerOptions {
   std::set<std::string> api_keys;
   std::optional<TranslateOptions> base_options;  // default: max_new_tokens kMaxNewTokens
   bool web = true;
+  BatchTranslate translate_batch;  // default: the translator's translate_batch
 };
 
 // The whole server in this process (no signals): metrics, workers, HTTP on 127.0.0.1:<free port>.
@@ -104,6 +107,7 @@ class TestServer {
     service.batching.max_batch = options.max_batch;
     service.batching.max_wait = options.batch_wait;
     service.batching.capacity = options.queue_size;
+    service.translate_batch = options.translate_batch;
     return service;
   }
   static HttpOptions http_options(const TestServerOptions& options) {
@@ -125,6 +129,54 @@ class TestServer {
   int port_ = 0;
   std::thread thread_;
 };
+
+// Holds the only worker inside translate_batch until release(): a queue that does not move,
+// without any timing. The blocking job streams (greedy: on_token runs at every step) and waits
+// in its first partial callback.
+class WorkerBlocker {
+ public:
+  explicit WorkerBlocker(TranslationService& service) {
+    auto options = std::make_shared<TranslateOptions>();
+    options->num_beams = 1;
+    options->max_new_tokens = 2;
+    auto entered = std::make_shared<std::promise<void>>();
+    std::future<void> entered_future = entered->get_future();
+    std::shared_future<void> release = release_.get_future().share();
+    auto first = std::make_shared<std::atomic<bool>>(true);
+    auto done = std::make_shared<std::promise<void>>();
+    done_ = done->get_future();
+    const auto submitted = service.submit(
+        {"Hello world."}, options, [done](std::vector<TextResult>) { done->set_value(); },
+        [entered, release, first](size_t, std::string_view) {
+          if (first->exchange(false)) {
+            entered->set_value();
+            release.wait();
+          }
+          return true;
+        });
+    EXPECT_EQ(submitted.push, BatchingQueue::Push::kAccepted);
+    entered_future.wait();
+  }
+  ~WorkerBlocker() { release(); }
+
+  void release() {
+    if (released_) return;
+    released_ = true;
+    release_.set_value();
+    done_.wait();
+  }
+
+ private:
+  std::promise<void> release_;
+  std::future<void> done_;
+  bool released_ = false;
+};
+
+// Waits (without a deadline that could fail a slow machine) until `condition` holds.
+template <typename Condition>
+void wait_until(Condition condition) {
+  while (!condition()) std::this_thread::sleep_for(std::chrono::milliseconds(2));
+}
 
 struct SseEvent {
   std::string name;
