@@ -140,7 +140,9 @@ QuantizedGraph quantize_graph(const GraphJob& job, const fs::path& dir, const qu
   }
   graph.external_data = file.had_external_data || file.model.ByteSizeLong() > kInlineLimitBytes;
   graph.output = dir / job.output_name;
-  graph.output_bytes = quantize::write_onnx_model(file.model, graph.output, {.external_data = graph.external_data});
+  quantize::OnnxWriteOptions write;
+  write.external_data = graph.external_data;
+  graph.output_bytes = quantize::write_onnx_model(file.model, graph.output, write);
   graph.external_data = graph.external_data && path_exists(dir / data_file_of(job.output_name));
   return graph;
 }
