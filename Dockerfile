@@ -24,15 +24,17 @@ COPY . .
 RUN cmake -S . -B /build -DCMAKE_BUILD_TYPE=Release -DOPUSRT_BUILD_TESTS=OFF -DCMAKE_INSTALL_PREFIX=/opt/opusrt \
  && cmake --build /build -j"$(nproc)" \
  && cmake --install /build \
- && /opt/opusrt/bin/opusrt --help >/dev/null
+ && /opt/opusrt/bin/opusrt --help >/dev/null \
+ && /opt/opusrt/bin/opusrt quantize --help >/dev/null
 
-# ---- runtime: the shared libraries opusrt links (tests/deploy checks this list against the
-# binary's NEEDED entries), curl for HEALTHCHECK, and nothing else.
+# ---- runtime: the shared libraries opusrt and opusrt-quantize link (tests/deploy checks this
+# list against the programs' NEEDED entries), curl for HEALTHCHECK, and nothing else.
 FROM debian:12-slim AS runtime
 ENV DEBIAN_FRONTEND=noninteractive
 RUN apt-get update -qq \
  && apt-get install -y -qq --no-install-recommends \
       libsentencepiece0 libicu72 libcurl4 libcpp-httplib0.11 libprometheus-cpp-core1.0 libssl3 libgumbo1 \
+      libonnx1 libprotobuf32 \
       libstdc++6 libgcc-s1 ca-certificates curl \
  && rm -rf /var/lib/apt/lists/*
 RUN groupadd --system --gid 10001 opusrt \

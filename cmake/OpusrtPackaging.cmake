@@ -54,7 +54,7 @@ set_target_properties(opusrt_shared PROPERTIES
 # ---- install layout: bin/opusrt, lib/libopusrt.so*, include/opusrt/*.h, lib/cmake/opusrt/, lib/pkgconfig/
 install(TARGETS opusrt_shared EXPORT opusrtTargets
   LIBRARY DESTINATION "${CMAKE_INSTALL_LIBDIR}")
-install(TARGETS opusrt_cli RUNTIME DESTINATION "${CMAKE_INSTALL_BINDIR}")
+install(TARGETS opusrt_cli opusrt_quantize_cli RUNTIME DESTINATION "${CMAKE_INSTALL_BINDIR}")
 install(DIRECTORY "${PROJECT_SOURCE_DIR}/include/opusrt" DESTINATION "${CMAKE_INSTALL_INCLUDEDIR}"
   FILES_MATCHING PATTERN "*.h")
 if(OPUSRT_INSTALL_ONNXRUNTIME)

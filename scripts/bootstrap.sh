@@ -24,6 +24,9 @@ APT_PACKAGES=(
   # The page's browser test (tests/web/page.test.mjs) drives Debian's chromium; HTML is parsed by gumbo.
   chromium libgumbo-dev
   cargo  # Debian's cargo + rustc 1.63: the Rust crate's tests (bindings/rust)
+  # `opusrt quantize` reads and writes ONNX models with libonnx; its headers need protobuf's,
+  # which libonnx-dev does not pull in.
+  libonnx-dev libprotobuf-dev
 )
 
 need_apt=()

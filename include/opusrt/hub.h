@@ -53,7 +53,7 @@ struct HubProgress {
 
 struct HubOptions {
   std::string revision = "main";  // branch, tag or commit hash
-  std::string variant;            // "" (or "fp32"): encoder_model.onnx; else encoder_model_<variant>.onnx
+  std::string variant;            // "" (or "fp32"): encoder_model.onnx; else encoder_model_<variant>.onnx ("q8": _quantized, as transformers.js)
   std::optional<std::string> endpoint;             // default: $HF_ENDPOINT, else https://huggingface.co
   std::optional<std::string> token;                // default: $HF_TOKEN, else $HF_HOME/token; "" = none
   std::optional<bool> offline;                     // default: $HF_HUB_OFFLINE (1/true/yes/on)

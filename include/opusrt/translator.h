@@ -32,7 +32,7 @@ namespace opusrt {
 
 // Fixed for a Translator's lifetime.
 struct TranslatorConfig {
-  std::string variant;       // "" (fp32) or a file suffix: "quantized", "fp16", "int8", "uint8", "q4", ...
+  std::string variant;       // "" (fp32) or a file suffix: "quantized", "fp16", "int8", "uint8", "q4", ...; "q8": _q8, else _quantized
   int intra_op_threads = 0;  // 0: ONNX Runtime's default (one per physical core)
 
   // Tuning (every setting gives the same translations):

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # After training: export the checkpoint into models/catalogs-en-zh (Hugging Face layout), score it
-# on the held-out test set with `opusrt eval` (greedy and beam 4, fp32 and quantized), record the
+# on the held-out test set with `opusrt eval` (greedy and beam 4, fp32 and quantized, greedy also
+# the 8- and 4-bit variants of `opusrt quantize`), record the
 # outputs the tests replay, and plot the training curve.
 #   scripts/train/publish.sh [RUN_DIR]      (default build/train/run1; needs build/tools/opusrt/opusrt)
 # DTYPE=float32 stores the weights in float32 (default float16: half the size; the fp16-vs-fp32
@@ -33,7 +34,12 @@ evaluate() {  # name, lang, beams, variants, model dir
   "$OPUSRT" eval --model "$5" --source "$DATA/test.$2.en" --reference "$DATA/test.$2.zh" --target-lang "$2" \
     --beams "$3" --variant "$4" --threads "$THREADS" --json "$WORK/$1.json" --output "$WORK/$1.zh"
 }
-evaluate "test.cmn_Hans.greedy" cmn_Hans 1 fp32,quantized "$WORK/onnx"
+# The weight-only variants users make with `opusrt quantize` (4 bits in blocks of 32 with zero
+# points, and 8 bits), next to the hub's dynamic int8 `quantized`: issue 13's quality gate.
+for bits in 4 8; do
+  [ -e "$WORK/onnx/encoder_model_q$bits.onnx" ] || "$OPUSRT" quantize --model "$WORK/onnx" --bits "$bits"
+done
+evaluate "test.cmn_Hans.greedy" cmn_Hans 1 fp32,quantized,q8,q4 "$WORK/onnx"
 evaluate "test.cmn_Hans.beam4" cmn_Hans 4 fp32 "$WORK/onnx"
 evaluate "test.cmn_Hant.greedy" cmn_Hant 1 fp32 "$WORK/onnx"
 evaluate "storage-$OTHER.greedy" cmn_Hans 1 fp32 "$WORK/onnx-$OTHER"

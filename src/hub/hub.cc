@@ -185,6 +185,8 @@ Settings make_settings(hub::RepoId repo, const HubOptions& options) {
   if (!hub::is_valid_revision(s.revision))
     throw Error("revision '" + s.revision + "': refused (a branch, tag or commit: [A-Za-z0-9._-] parts separated by '/')");
   s.variant = options.variant == "fp32" ? "" : options.variant;
+  // transformers.js's dtype q8 names the `_quantized` files; the hub publishes no `_q8`.
+  if (s.variant == "q8") s.variant = "quantized";
   if (!s.variant.empty() && !hub::is_valid_variant(s.variant))
     throw Error("variant '" + s.variant + "': refused (letters, digits, '_' and '-' only, e.g. fp16 or quantized)");
   s.endpoint = options.endpoint ? *options.endpoint : env("HF_ENDPOINT").value_or("https://huggingface.co");
@@ -207,17 +209,6 @@ Settings make_settings(hub::RepoId repo, const HubOptions& options) {
 }
 
 // ---- what a model needs ------------------------------------------------------------------------
-
-const std::vector<std::string>& required_files() {
-  static const std::vector<std::string> files = {"config.json", "source.spm", "target.spm", "vocab.json"};
-  return files;
-}
-
-const std::vector<std::string>& optional_files() {
-  static const std::vector<std::string> files = {"generation_config.json", "tokenizer_config.json",
-                                                 "special_tokens_map.json", "target_vocab.json"};
-  return files;
-}
 
 // transformers.js's count of external-data files for one graph: config.json's
 // transformers.js_config.use_external_data_format, a bool or a count, or an object keyed by the
@@ -286,7 +277,7 @@ std::string snapshot_gaps(const fs::path& snapshot, const std::string& variant) 
   std::string gaps;
   const auto gap = [&](const std::string& what) { gaps += (gaps.empty() ? "" : ", ") + what; };
   std::error_code ec;
-  for (const std::string& file : required_files()) {
+  for (const std::string& file : ModelFiles::required_support_files()) {
     if (!fs::is_regular_file(snapshot / file, ec)) gap(file);
   }
   try {
@@ -931,10 +922,10 @@ fs::path download_model(const Settings& s, bool cache_fallback) {
     std::ifstream in(config_path, std::ios::binary);
     config = nlohmann::json::parse(in, nullptr, /*allow_exceptions=*/false);
   }
-  for (const std::string& path : required_files()) {
+  for (const std::string& path : ModelFiles::required_support_files()) {
     if (path != "config.json") files.emplace_back(path, require(session, s, path));
   }
-  for (const std::string& path : optional_files()) optional(path);
+  for (const std::string& path : ModelFiles::optional_support_files()) optional(path);
 
   // The graphs: the Xenova layout (onnx/) first, then the repository root.
   const std::string xenova_encoder = hub::graph_file("onnx/encoder_model", s.variant);

@@ -17,23 +17,50 @@ std::string graph_name(const std::string& stem, const std::string& variant) {
 
 }  // namespace
 
+const std::vector<std::string>& ModelFiles::required_support_files() {
+  static const std::vector<std::string> files = {"config.json", "source.spm", "target.spm", "vocab.json"};
+  return files;
+}
+
+const std::vector<std::string>& ModelFiles::optional_support_files() {
+  static const std::vector<std::string> files = {"generation_config.json", "tokenizer_config.json",
+                                                 "special_tokens_map.json", "target_vocab.json"};
+  return files;
+}
+
+std::vector<std::string> ModelFiles::suffixes(const std::string& variant) {
+  if (variant.empty() || variant == "fp32") return {""};  // fp32 has no suffix
+  // transformers.js maps dtype q8 to the `_quantized` files; `opusrt quantize --bits 8` writes `_q8`.
+  if (variant == "q8") return {"q8", "quantized"};
+  return {variant};
+}
+
 ModelFiles ModelFiles::find(const std::filesystem::path& model_dir, const std::string& requested_variant) {
-  const std::string variant = requested_variant == "fp32" ? "" : requested_variant;  // fp32 has no suffix
   std::error_code ec;
   if (!std::filesystem::is_directory(model_dir, ec))
     throw Error(model_dir.string() + ": model directory not found");
 
   ModelFiles files;
   files.root = model_dir;
-  files.variant = variant;
-  const std::string encoder_name = graph_name("encoder_model", variant);
-  if (existing(model_dir / encoder_name)) {
-    files.onnx_dir = model_dir;
-  } else if (existing(model_dir / "onnx" / encoder_name)) {
-    files.onnx_dir = model_dir / "onnx";
-  } else {
-    throw Error(model_dir.string() + ": no " + encoder_name + " (looked in the directory and in its onnx/ subfolder)");
+  // The first suffix whose encoder exists, in the directory or its onnx/ subfolder.
+  std::string looked_for;
+  for (const std::string& suffix : suffixes(requested_variant)) {
+    const std::string encoder_name = graph_name("encoder_model", suffix);
+    looked_for += (looked_for.empty() ? "" : " nor ") + encoder_name;
+    if (existing(model_dir / encoder_name)) {
+      files.onnx_dir = model_dir;
+    } else if (existing(model_dir / "onnx" / encoder_name)) {
+      files.onnx_dir = model_dir / "onnx";
+    } else {
+      continue;
+    }
+    files.variant = suffix;
+    break;
   }
+  if (files.onnx_dir.empty())
+    throw Error(model_dir.string() + ": no " + looked_for + " (looked in the directory and in its onnx/ subfolder)");
+  const std::string& variant = files.variant;
+  const std::string encoder_name = graph_name("encoder_model", variant);
   files.encoder = files.onnx_dir / encoder_name;
   files.decoder_merged = existing(files.onnx_dir / graph_name("decoder_model_merged", variant));
   files.decoder = existing(files.onnx_dir / graph_name("decoder_model", variant));

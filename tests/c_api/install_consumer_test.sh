@@ -15,7 +15,7 @@ step() { echo "-- $*"; }
 
 step "cmake --install $build --prefix $prefix"
 cmake --install "$build" --prefix "$prefix" > "$work/install.log" || fail "install failed: $(cat "$work/install.log")"
-for f in bin/opusrt include/opusrt/opusrt.h include/opusrt/translator.h include/opusrt/error.h \
+for f in bin/opusrt bin/opusrt-quantize include/opusrt/opusrt.h include/opusrt/translator.h include/opusrt/error.h \
          include/opusrt/inspect.h lib/libopusrt.so lib/cmake/opusrt/opusrtConfig.cmake \
          lib/cmake/opusrt/opusrtConfigVersion.cmake lib/cmake/opusrt/opusrtTargets.cmake lib/pkgconfig/opusrt.pc; do
   [ -e "$prefix/$f" ] || fail "$f is not installed"
@@ -64,7 +64,7 @@ fi
 
 step "the installed CLI and library find ONNX Runtime through RUNPATH"
 if [ "$bundled_ort" = "ON" ]; then
-  for f in bin/opusrt lib/libopusrt.so; do
+  for f in bin/opusrt bin/opusrt-quantize lib/libopusrt.so; do
     [ "$(ort_of "$prefix/$f")" = "$(realpath "$prefix/lib")" ] || fail "$f: $(ldd "$prefix/$f" | grep onnxruntime)"
   done
 fi
@@ -72,6 +72,13 @@ fi
   > "$work/cli.out" || fail "the installed CLI failed"
 [ "$(wc -l < "$work/cli.out")" -eq 3 ] || fail "the installed CLI printed $(wc -l < "$work/cli.out") lines"
 texts=("Hello world." "Good morning!" "Where is the nearest train station?")
+
+step "the installed opusrt quantize (the program opusrt-quantize next to opusrt)"
+"$prefix/bin/opusrt" quantize --model "$model" --out "$work/model-q4" > "$work/quantize.out" 2>&1 ||
+  fail "the installed opusrt quantize failed: $(cat "$work/quantize.out")"
+"$prefix/bin/opusrt" translate --model "$work/model-q4" --variant q4 --max-new-tokens 16 --beams 1 \
+  < <(printf '%s\n' "${texts[@]}") > "$work/q4.out" || fail "the installed CLI failed on the quantized model"
+[ "$(wc -l < "$work/q4.out")" -eq 3 ] || fail "the quantized model gave $(wc -l < "$work/q4.out") lines"
 
 step "examples/cmake_consumer: find_package(opusrt) from the prefix"
 cmake -S "$source/examples/cmake_consumer" -B "$work/consumer" -DCMAKE_BUILD_TYPE=Release \

@@ -328,34 +328,42 @@ function checkDockerfile() {
   check(/cmake --install\b/.test(all.map((s) => s.instructions.map(text).join("\n")).join("\n")),
         "the build stage does not install (cmake --install) what the runtime stage copies");
 
-  // The runtime packages provide every shared library the built opusrt needs (NEEDED entries),
-  // except ONNX Runtime, which `cmake --install` copies next to libopusrt.
+  // The runtime packages provide every shared library the built programs need (NEEDED entries
+  // of opusrt and of opusrt-quantize, which `opusrt quantize` runs), except ONNX Runtime, which
+  // `cmake --install` copies next to libopusrt.
   const runtimeApt = [...runtimeText.matchAll(/apt-get install([^&]*)/g)].map((m) => m[1]).join(" ")
     .split(/[\s\\]+/).filter((w) => w && !w.startsWith("-"));
+  const programs = [opusrt, path.join(path.dirname(opusrt), "opusrt-quantize")];
   let needed = [];
-  try {
-    needed = execFileSync("readelf", ["-d", opusrt], { encoding: "utf8" })
-      .split("\n").map((l) => /\(NEEDED\).*\[(.+)\]/.exec(l)?.[1]).filter(Boolean);
-  } catch (error) {
-    failures.push(`readelf -d ${opusrt}: ${error.message}`);
-  }
-  const paths = Object.fromEntries(execFileSync("ldd", [opusrt], { encoding: "utf8" }).split("\n")
-    .map((l) => /^\s*(\S+) => (\/\S+)/.exec(l)).filter(Boolean).map((m) => [m[1], m[2]]));
-  for (const library of needed) {
-    // ONNX Runtime is installed by `cmake --install`; the loader is libc6's; a sanitizer build
-    // (CI runs the suite under ASan + UBSan) links runtimes the Release image does not have.
-    if (/^(libonnxruntime|ld-linux|lib(a|ub|t|l)san)/.test(library)) continue;
-    if (!check(paths[library], `${library}: not found by ldd`)) continue;
-    let owner = "";
-    for (const candidate of [paths[library], fs.realpathSync(paths[library])]) {
-      try {
-        owner = execFileSync("dpkg", ["-S", candidate], { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).split(":")[0];
-        break;
-      } catch { /* usrmerge: try the resolved path */ }
+  for (const program of programs) {
+    let programNeeded = [];
+    try {
+      programNeeded = execFileSync("readelf", ["-d", program], { encoding: "utf8" })
+        .split("\n").map((l) => /\(NEEDED\).*\[(.+)\]/.exec(l)?.[1]).filter(Boolean);
+    } catch (error) {
+      failures.push(`readelf -d ${program}: ${error.message}`);
     }
-    if (!check(owner, `${library}: no Debian package owns ${paths[library]}`)) continue;
-    check(owner === "libc6" || runtimeApt.includes(owner), `${library} (package ${owner}) is not installed in the runtime stage`);
+    needed = needed.concat(programNeeded);
+    const paths = Object.fromEntries(execFileSync("ldd", [program], { encoding: "utf8" }).split("\n")
+      .map((l) => /^\s*(\S+) => (\/\S+)/.exec(l)).filter(Boolean).map((m) => [m[1], m[2]]));
+    for (const library of programNeeded) {
+      // ONNX Runtime is installed by `cmake --install`; the loader is libc6's; a sanitizer build
+      // (CI runs the suite under ASan + UBSan) links runtimes the Release image does not have.
+      if (/^(libonnxruntime|ld-linux|lib(a|ub|t|l)san)/.test(library)) continue;
+      if (!check(paths[library], `${library}: not found by ldd ${program}`)) continue;
+      let owner = "";
+      for (const candidate of [paths[library], fs.realpathSync(paths[library])]) {
+        try {
+          owner = execFileSync("dpkg", ["-S", candidate], { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).split(":")[0];
+          break;
+        } catch { /* usrmerge: try the resolved path */ }
+      }
+      if (!check(owner, `${library}: no Debian package owns ${paths[library]}`)) continue;
+      check(owner === "libc6" || runtimeApt.includes(owner),
+            `${library} (package ${owner}, needed by ${path.basename(program)}) is not installed in the runtime stage`);
+    }
   }
+  needed = [...new Set(needed)];
   console.log(`Dockerfile: ${all.length} stages, USER ${user}, ${needed.length} shared libraries covered`);
 }
 

@@ -683,6 +683,10 @@ TEST(Hub, OtherLayoutsAndFiles) {
                            "onnx/decoder_with_past_model_quantized.onnx", "onnx/encoder_model_quantized.onnx_data"})
     EXPECT_TRUE(fs::is_regular_file(split / file)) << file;
   EXPECT_EQ(slurp(split / "onnx/encoder_model_quantized.onnx_data"), "external weights");
+  // transformers.js's dtype q8 is the `_quantized` files: the same snapshot, no `_q8` asked for.
+  HubOptions q8 = options;
+  q8.variant = "q8";
+  EXPECT_EQ(resolve_model("someone/split", q8), split);
 
   // One file at a time.
   hub.add_repo(kRepo, kCommit, tiny_xenova_dir());

@@ -2,11 +2,13 @@
 #include <CLI/CLI.hpp>
 
 #include <iostream>
+#include <string_view>
 
 #include "commands.h"
 #include "opusrt/error.h"
 
 int main(int argc, char** argv) {
+  if (argc >= 2 && std::string_view(argv[1]) == "quantize") return opusrt::cli::exec_quantize(argc, argv);
   CLI::App app{"opusrt: translate text with Marian / OPUS-MT models exported to ONNX"};
   app.require_subcommand(1);
   app.set_version_flag("--version", "opusrt 0.1.0");
@@ -38,6 +40,10 @@ int main(int argc, char** argv) {
   opusrt::cli::EvalArgs eval_args;
   CLI::App* eval = app.add_subcommand("eval", "Translate a test set and score it: chrF2 and BLEU (sacreBLEU's), tokens/s");
   opusrt::cli::add_eval_options(*eval, eval_args);
+
+  // Listed here for --help; run by another program (exec_quantize) before CLI11 parses anything.
+  app.add_subcommand("quantize", "Write a 4- or 8-bit weight-only variant of a model (MatMulNBits); see opusrt quantize --help")
+      ->allow_extras();
 
   CLI11_PARSE(app, argc, argv);
   try {

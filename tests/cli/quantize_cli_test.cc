@@ -1,0 +1,159 @@
+// `opusrt quantize` as a user runs it: the variant next to the fp32 graphs or in a new
+// directory, then `opusrt translate --variant`; every bad input is one line on stderr naming
+// what is wrong, a non-zero exit, and the model directory exactly as it was.
+#include <algorithm>
+#include <fstream>
+
+#include <gtest/gtest.h>
+
+#include "cli_runner.h"
+#include "model/model_files.h"
+#include "test_env.h"
+
+namespace opusrt::test {
+namespace {
+
+const std::vector<std::string> kGraphs = {"encoder_model", "decoder_model_merged", "decoder_model",
+                                          "decoder_with_past_model"};
+
+std::vector<std::string> listing(const fs::path& dir) {
+  std::vector<std::string> out;
+  for (const auto& entry : fs::recursive_directory_iterator(dir)) out.push_back(fs::relative(entry.path(), dir).string());
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+class QuantizeCli : public ::testing::Test {
+ protected:
+  // A writable copy of the tiny fixture's fp32 model (graphs, config, tokenizer).
+  void SetUp() override {
+    model_ = dir_ / "tiny";
+    fs::create_directories(model_);
+    for (const std::string& graph : kGraphs) fs::copy_file(tiny_model_dir() / (graph + ".onnx"), model_ / (graph + ".onnx"));
+    for (const auto* names : {&ModelFiles::required_support_files(), &ModelFiles::optional_support_files()}) {
+      for (const std::string& name : *names)
+        if (fs::exists(tiny_model_dir() / name)) fs::copy_file(tiny_model_dir() / name, model_ / name);
+    }
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+
+  // Runs a failing quantize: returns stderr, checks that nothing under the test directory changed.
+  std::string fails(const std::vector<std::string>& args) {
+    const std::vector<std::string> before = listing(dir_);
+    std::vector<std::string> full = {"quantize"};
+    full.insert(full.end(), args.begin(), args.end());
+    const Result r = run_cli(full);
+    EXPECT_NE(r.exit_code, 0) << r.out;
+    EXPECT_TRUE(r.out.empty()) << r.out;
+    EXPECT_EQ(listing(dir_), before) << "files left behind by: " << r.err;
+    return r.err;
+  }
+
+  fs::path dir_ = fs::temp_directory_path() / ("opusrt-quantize-cli-" + std::to_string(::getpid()));
+  fs::path model_;
+};
+
+TEST_F(QuantizeCli, WritesQ4NextToTheGraphsAndTranslateLoadsIt) {
+  const Result r = run_cli({"quantize", "--model", model_.string()});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  for (const std::string& graph : kGraphs) {
+    EXPECT_TRUE(fs::is_regular_file(model_ / (graph + "_q4.onnx"))) << graph;
+    EXPECT_NE(r.out.find(graph + ".onnx -> " + (model_ / (graph + "_q4.onnx")).string()), std::string::npos) << r.out;
+  }
+  EXPECT_NE(r.out.find("MatMul -> MatMulNBits"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("opusrt translate --model " + model_.string() + " --variant q4"), std::string::npos) << r.out;
+  const Result t = run_cli({"translate", "--model", model_.string(), "--variant", "q4", "--beams", "1",
+                            "--max-new-tokens", "12"},
+                           "Hello world.\n\nOpen the file.\n");
+  ASSERT_EQ(t.exit_code, 0) << t.err;
+  EXPECT_EQ(std::count(t.out.begin(), t.out.end(), '\n'), 3);
+
+  // Again: the variant exists now, and nothing is replaced.
+  const std::string err = fails({"--model", model_.string()});
+  EXPECT_NE(err.find("opusrt quantize: " + (model_ / "encoder_model_q4.onnx").string() + ": already exists"),
+            std::string::npos)
+      << err;
+  // 8 bits, another name, skip the output projection.
+  const Result q8 = run_cli({"quantize", "--model", model_.string(), "--bits", "8", "--block", "128", "--variant",
+                             "q8big", "--skip", "model.shared.weight.T"});
+  ASSERT_EQ(q8.exit_code, 0) << q8.err;
+  EXPECT_NE(q8.out.find("1 skipped"), std::string::npos) << q8.out;
+  EXPECT_NE(q8.out.find("2 skipped"), std::string::npos) << q8.out;  // the merged decoder: both branches
+  EXPECT_EQ(run_cli({"translate", "--model", model_.string(), "--variant", "q8big", "--max-new-tokens", "8"},
+                    "Hello world.\n")
+                .exit_code,
+            0);
+}
+
+TEST_F(QuantizeCli, HelpListsTheOptions) {
+  const Result r = run_cli({"quantize", "--help"});
+  EXPECT_EQ(r.exit_code, 0);
+  for (const char* option : {"--model", "--bits", "--block", "--symmetric", "--skip", "--out", "--variant"})
+    EXPECT_NE(r.out.find(option), std::string::npos) << option;
+  EXPECT_NE(run_cli({"--help"}).out.find("quantize"), std::string::npos);
+}
+
+TEST_F(QuantizeCli, BadOptionsAreOneClearError) {
+  std::string err = fails({"--model", model_.string(), "--bits", "3"});
+  EXPECT_NE(err.find("opusrt quantize: bits 3: must be 4 or 8"), std::string::npos) << err;
+  err = fails({"--model", model_.string(), "--block", "100"});
+  EXPECT_NE(err.find("block size 100: must be 32, 64 or 128"), std::string::npos) << err;
+  err = fails({"--model", model_.string(), "--bits", "four"});
+  EXPECT_NE(err.find("--bits"), std::string::npos) << err;
+  err = fails({"--bits", "4"});
+  EXPECT_NE(err.find("--model"), std::string::npos) << err;
+  err = fails({"--model", model_.string(), "--skip", "no_such_weight"});
+  EXPECT_NE(err.find("skip 'no_such_weight': no MatMul node, MatMul input or weight of that name"), std::string::npos)
+      << err;
+  err = fails({"--model", model_.string(), "--variant", "a/b"});
+  EXPECT_NE(err.find("variant 'a/b'"), std::string::npos) << err;
+}
+
+TEST_F(QuantizeCli, BadModelsAndOutputsAreNamed) {
+  std::string err = fails({"--model", (dir_ / "missing").string()});
+  EXPECT_NE(err.find((dir_ / "missing").string() + ": model directory not found"), std::string::npos) << err;
+
+  fs::create_directories(dir_ / "exists");
+  err = fails({"--model", model_.string(), "--out", (dir_ / "exists").string()});
+  EXPECT_NE(err.find((dir_ / "exists").string() + ": already exists"), std::string::npos) << err;
+
+  // Graphs without a MatMul weight (already quantized ones, under the fp32 names).
+  const fs::path q4_only = dir_ / "q4-only";
+  fs::create_directories(q4_only);
+  for (const std::string& graph : kGraphs)
+    fs::copy_file(tiny_model_dir() / (graph + "_q4.onnx"), q4_only / (graph + ".onnx"));
+  fs::copy_file(model_ / "config.json", q4_only / "config.json");
+  err = fails({"--model", q4_only.string(), "--out", (dir_ / "new").string()});
+  EXPECT_NE(err.find(q4_only.string() + ": no MatMul with a constant 2-D float32 weight in encoder_model.onnx"),
+            std::string::npos)
+      << err;
+
+  // A truncated graph: named, and no half-written variant (the encoder's was already done).
+  const std::string bytes = slurp(model_ / "decoder_with_past_model.onnx");
+  std::ofstream(model_ / "decoder_with_past_model.onnx", std::ios::binary | std::ios::trunc)
+      << bytes.substr(0, bytes.size() / 2);
+  err = fails({"--model", model_.string()});
+  EXPECT_NE(err.find((model_ / "decoder_with_past_model.onnx").string()), std::string::npos) << err;
+}
+
+TEST_F(QuantizeCli, OutWritesACompleteModelDirectory) {
+  const fs::path out = dir_ / "tiny-q4";
+  const Result r = run_cli({"quantize", "--model", model_.string(), "--out", out.string(), "--symmetric"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_FALSE(fs::exists(model_ / "encoder_model_q4.onnx"));  // the source is untouched
+  for (const std::string& name : ModelFiles::required_support_files()) EXPECT_TRUE(fs::exists(out / name)) << name;
+  for (const std::string& graph : kGraphs) {
+    EXPECT_TRUE(fs::exists(out / (graph + "_q4.onnx"))) << graph;
+    EXPECT_FALSE(fs::exists(out / (graph + ".onnx"))) << graph;  // the fp32 graphs are not copied
+  }
+  const Result t = run_cli({"translate", "--model", out.string(), "--variant", "q4", "--max-new-tokens", "8"},
+                           "Hello world.\n");
+  EXPECT_EQ(t.exit_code, 0) << t.err;
+  // Without --variant the new directory has no fp32 graphs: the error says what is there to load.
+  const Result fp32 = run_cli({"translate", "--model", out.string()}, "Hello world.\n");
+  EXPECT_NE(fp32.exit_code, 0);
+  EXPECT_NE(fp32.err.find("no encoder_model.onnx"), std::string::npos) << fp32.err;
+}
+
+}  // namespace
+}  // namespace opusrt::test

@@ -1,0 +1,87 @@
+// `opusrt-quantize` (run as `opusrt quantize`, see quantize_forward.cc): argument parsing only;
+// the work is quantize_model() in src/quantize/.
+#include <CLI/CLI.hpp>
+
+#include <cstdio>
+#include <iostream>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "opusrt/error.h"
+#include "quantize/quantize.h"
+
+namespace {
+
+struct QuantizeArgs {
+  std::string model;
+  int bits = 4;
+  int block = 32;
+  bool symmetric = false;
+  std::vector<std::string> skip;
+  std::string out;
+  std::string variant;
+  std::optional<int> accuracy_level;
+};
+
+void add_quantize_options(CLI::App& app, QuantizeArgs& args) {
+  app.add_option("--model", args.model, "Model directory with fp32 graphs (Optimum or Xenova layout)")->required();
+  app.add_option("--bits", args.bits, "Bits per weight: 4 or 8")->capture_default_str();
+  app.add_option("--block", args.block, "Weights per scale along the input dimension: 32, 64 or 128")
+      ->capture_default_str();
+  app.add_flag("--symmetric", args.symmetric, "No zero points (one scale per block around 2^(bits-1))");
+  app.add_option("--skip", args.skip, "MatMul node or weight names to keep in float32 (comma-separated)")
+      ->delimiter(',');
+  app.add_option("--out", args.out,
+                 "Write a new model directory (graphs + config and tokenizer copies) instead of adding the "
+                 "variant next to the fp32 graphs; must not exist");
+  app.add_option("--variant", args.variant, "File suffix of the new graphs (default: q4 for 4 bits, q8 for 8)");
+  app.add_option("--accuracy-level", args.accuracy_level,
+                 "MatMulNBits accuracy_level: 0 (unset, default) .. 4 (int8 activations: faster, less exact)");
+  app.footer(
+      "Every MatMul with a constant weight (the output projection included) of the encoder and decoder\n"
+      "graphs becomes com.microsoft MatMulNBits; load the result with --variant NAME.");
+}
+
+int run_quantize(const QuantizeArgs& args) {
+  using namespace opusrt;
+  QuantizeOptions options;
+  options.bits = args.bits;
+  options.block_size = args.block;
+  options.symmetric = args.symmetric;
+  options.skip = args.skip;
+  options.out = args.out;
+  options.variant = args.variant;
+  options.accuracy_level = args.accuracy_level;
+  const QuantizeResult result = quantize_model(args.model, options);
+  auto megabytes = [](uint64_t bytes) { return static_cast<double>(bytes) / 1e6; };
+  for (const QuantizedGraph& graph : result.graphs) {
+    std::printf("%s -> %s: %zu MatMul -> MatMulNBits (%zu weights%s), %.2f MB -> %.2f MB%s\n",
+                graph.source.filename().c_str(), graph.output.string().c_str(), graph.matmuls, graph.weights,
+                graph.skipped > 0 ? (", " + std::to_string(graph.skipped) + " skipped").c_str() : "",
+                megabytes(graph.source_bytes), megabytes(graph.output_bytes),
+                graph.external_data ? " (with external data)" : "");
+  }
+  std::printf("variant %s (%d-bit, block %d, %s) written; translate with: opusrt translate --model %s --variant %s\n",
+              result.variant.c_str(), options.bits, options.block_size, options.symmetric ? "symmetric" : "zero points",
+              result.model_dir.c_str(), result.variant.c_str());
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"opusrt quantize: write a 4- or 8-bit weight-only variant of a model (com.microsoft MatMulNBits)"};
+  QuantizeArgs args;
+  add_quantize_options(app, args);
+  CLI11_PARSE(app, argc, argv);
+  try {
+    return run_quantize(args);
+  } catch (const opusrt::Error& e) {
+    std::cerr << "opusrt quantize: " << e.what() << "\n";
+    return 1;
+  } catch (const std::exception& e) {
+    std::cerr << "opusrt quantize: unexpected error: " << e.what() << "\n";
+    return 2;
+  }
+}
