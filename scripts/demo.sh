@@ -37,7 +37,7 @@ printf '%s\n' "${SENTENCES[@]:0:3}" | ./build/tools/opusrt/opusrt translate --mo
   paste -d '\t' <(printf '%s\n' "${SENTENCES[@]:0:3}") - | sed 's/\t/  ->  /'
 cat <<MSG
 
-This model is small (5.6 M parameters, trained for about an hour on one CPU core) and knows only
+This model is small (5.6 M parameters, trained for about two and a half hours on one CPU core) and knows only
 software-interface English; see models/catalogs-en-zh/README.md for its scores. For real use,
 export Helsinki-NLP/opus-mt-en-zh once on a machine with Python and internet:
     pip install optimum[exporters]
