@@ -59,7 +59,7 @@ cat "$OUT/stream_greedy.json"
 # Concurrent live streams on one server: word by word at 2.5 words/s each, raised until the p95
 # latency from a message to its update passes 300 ms (LIVE_STREAMS=1,2,4,... to choose levels).
 echo "bench: live speech, concurrent WebSocket streams at 2.5 words/s (p95 <= 300 ms)"
-THREADS="$THREADS" bash bench/live_streams/run.sh ./build/tools/opusrt/opusrt "$MODEL" "$OUT/stream_replay.txt" \
+THREADS="$THREADS" MAX_NEW_TOKENS=32 bash bench/live_streams/run.sh ./build/tools/opusrt/opusrt "$MODEL" "$OUT/stream_replay.txt" \
   "$OUT/live_streams.json" --streams "${LIVE_STREAMS:-1,2,3,4,6,8}" --seconds "${LIVE_SECONDS:-30}" > /dev/null
 
 # Peak RSS of translating one line (greedy) over the bytes of the graph files it loads, and load

@@ -3,7 +3,8 @@
 # live-speech streams it holds at a p95 update latency bound (live_streams.mjs). Installs the npm
 # `ws` package here from the lock file first.
 #   bench/live_streams/run.sh CLI MODEL_DIR SENTENCES OUT.json [live_streams.mjs options...]
-#   THREADS=2 (ONNX Runtime threads of the server)
+#   THREADS=2 (ONNX Runtime threads of the server), MAX_NEW_TOKENS=N (the server's cap per
+#   translation; a random-weights model otherwise runs every final to max_length)
 set -euo pipefail
 cli="$1" model="$2" sentences="$3" out="$4"
 shift 4
@@ -15,7 +16,9 @@ if [ "$(cat "$here/node_modules/.opusrt-stamp" 2>/dev/null)" != "$want" ]; then
   echo "$want" > "$here/node_modules/.opusrt-stamp"
 fi
 log="$(mktemp)"
-"$cli" serve --model "$model" --host 127.0.0.1 --port 0 --stream-port 0 --threads "${THREADS:-2}" --no-web > "$log" 2>&1 &
+cap=(); [ -n "${MAX_NEW_TOKENS:-}" ] && cap=(--max-new-tokens "$MAX_NEW_TOKENS")
+"$cli" serve --model "$model" --host 127.0.0.1 --port 0 --stream-port 0 --threads "${THREADS:-2}" --no-web "${cap[@]}" \
+  > "$log" 2>&1 &
 pid=$!
 trap 'kill -TERM $pid 2>/dev/null || true; wait $pid 2>/dev/null || true; rm -f "$log"' EXIT
 url=""
