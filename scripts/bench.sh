@@ -37,18 +37,58 @@ for layout in optimum xenova; do
   fi
 done
 
+# Engine against engine in interleaved rounds (the machine's speed drifts by tens of percent within
+# minutes, so engines run one after the other would mostly measure when each ran): round r runs
+# transformers.js then opusrt, or opusrt first on even rounds, each one timed run of greedy batch 1
+# and 8 on the same graphs and inputs; the ratio is the median of the per-round ratios, min and max
+# beside it.
 PEER=()
+ROUNDS="${ROUNDS:-5}"
 if [ "${SKIP_TRANSFORMERS_JS:-0}" != "1" ] && [ -f bench/transformers_js/bench.mjs ]; then
   bash bench/transformers_js/setup.sh
-  echo "bench: transformers.js, batch 1 and 8, $THREADS threads"
-  node bench/transformers_js/bench.mjs --model "$MODEL_XENOVA" --threads "$THREADS" --runs "$RUNS" \
-    --source-len 24 --new-tokens 64 --batches 1,8 --json > "$OUT/transformers_js.json"
+  mkdir -p "$OUT/rounds"
+  peer_round() {
+    node bench/transformers_js/bench.mjs --model "$MODEL_XENOVA" --threads "$THREADS" --runs 1 \
+      --source-len 24 --new-tokens 64 --batches 1,8 --json > "$OUT/rounds/transformers_js_$1.json" 2> /dev/null
+  }
+  opusrt_round() {
+    ./build/tools/opusrt/opusrt bench --model "$MODEL" --threads "$THREADS" --runs 1 --greedy-only \
+      --new-tokens 64 --json "$OUT/rounds/opusrt_$1.json" > /dev/null
+  }
+  for round in $(seq 1 "$ROUNDS"); do
+    echo "bench: round $round of $ROUNDS, opusrt and transformers.js (greedy, batch 1 and 8, $THREADS threads)"
+    if [ $((round % 2)) -eq 1 ]; then peer_round "$round"; opusrt_round "$round"
+    else opusrt_round "$round"; peer_round "$round"; fi
+  done
+  cp "$OUT/rounds/transformers_js_1.json" "$OUT/transformers_js.json"
   PEER=(--peer-json "$OUT/transformers_js.json")
 fi
 
 echo "bench: opusrt, $THREADS threads"
 ./build/tools/opusrt/opusrt bench --model "$MODEL" --threads "$THREADS" --runs "$RUNS" \
   --compare-variants fp32,quantized,fp16 --json "$OUT/opusrt.json" "${PEER[@]}"
+
+if [ -f "$OUT/rounds/opusrt_1.json" ]; then
+  /usr/bin/python3 - "$OUT" "$ROUNDS" <<'PY'
+import json, statistics, sys
+out, rounds = sys.argv[1], int(sys.argv[2])
+report = json.load(open(out + "/opusrt.json"))
+ratios = {"batch1": [], "batch8": []}
+for r in range(1, rounds + 1):
+    ours = json.load(open("%s/rounds/opusrt_%d.json" % (out, r)))["greedy"]
+    theirs = json.load(open("%s/rounds/transformers_js_%d.json" % (out, r)))
+    for batch in ratios:
+        ratios[batch].append(ours[batch]["tokens_per_s"] / theirs[batch]["tokens_per_s"])
+vs = {batch: {"median": statistics.median(v), "min": min(v), "max": max(v), "rounds": len(v), "per_round": v}
+      for batch, v in ratios.items()}
+report["vs_transformers_js"] = vs
+report.setdefault("summary", {})["vs_transformers_js"] = {b: v["median"] for b, v in vs.items()}
+json.dump(report, open(out + "/opusrt.json", "w"), indent=2)
+for batch, v in vs.items():
+    print("bench: opusrt / transformers.js, greedy %s: %.2fx (median of %d rounds; min %.2f, max %.2f)"
+          % (batch, v["median"], v["rounds"], v["min"], v["max"]))
+PY
+fi
 
 echo "bench: live speech, word-by-word replay of 6 sentences (greedy, LocalAgreement-2)"
 grep -v '^$' scripts/fixtures/test_sentences.txt | awk 'NF>=5' | head -6 > "$OUT/stream_replay.txt"

@@ -20,6 +20,9 @@ struct BenchmarkConfig {
   int64_t source_length = 25; // tokens per synthetic source sentence (</s> included)
   int64_t new_tokens = 64;    // forced output length (min = max new tokens)
   bool quick = false;         // smaller sizes and batches, for tests
+  // Greedy tokens/s at batch 1 and 8 only (one round of scripts/bench.sh's engine-vs-engine
+  // rounds, which alternate this with transformers.js); everything else is skipped.
+  bool greedy_only = false;
   DecoderMode decoder = DecoderMode::kAuto;
   bool huge_pages = true;     // TranslatorConfig::huge_pages  // which decoder graphs the cached runs use
   std::string variant;        // "" or "fp32", or a file suffix ("quantized", "fp16", ...): the main run

@@ -130,6 +130,17 @@ class Bench {
     ffn_ = raw.value("decoder_ffn_dim", model_.d_model * 4);
   }
 
+  // BenchmarkConfig::greedy_only: the two numbers an engine-vs-engine round compares.
+  json greedy_only() {
+    json out = {{"model", config_.model_dir.string()}, {"threads", config_.threads}, {"runs", config_.runs},
+                {"new_tokens", config_.new_tokens}, {"source_length", config_.source_length}};
+    for (int64_t batch : {1, 8}) {
+      const Generation g = timed_generation(*cached_, batch, 1, config_.new_tokens);
+      out["greedy"]["batch" + std::to_string(batch)] = {{"tokens_per_s", g.tokens_per_s}, {"seconds", g.seconds}};
+    }
+    return out;
+  }
+
   json run() {
     json out;
     out["model"] = config_.model_dir.string();
@@ -510,6 +521,13 @@ BenchmarkResult run_benchmark(const BenchmarkConfig& config) {
   if (config.runs < 1) throw Error("bench: runs must be at least 1");
   if (config.new_tokens < 2) throw Error("bench: new_tokens must be at least 2");
   Bench bench(config);
+  if (config.greedy_only) {
+    const json report = bench.greedy_only();
+    std::ostringstream md;
+    for (const char* batch : {"batch1", "batch8"})
+      md << "| greedy " << batch << " | " << report["greedy"][batch]["tokens_per_s"].get<double>() << " tok/s |\n";
+    return {md.str(), report.dump(2)};
+  }
   const json report = bench.run();
   return {markdown(report), report.dump(2)};
 }

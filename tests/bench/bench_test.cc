@@ -29,11 +29,32 @@ TEST(Benchmark, QuickRunReportsEveryFigure) {
   EXPECT_GT(report["greedy"]["batch1"]["tokens_per_s"].get<double>(), 0);
   EXPECT_GT(report["beam4"]["tokens_per_s"].get<double>(), 0);
   EXPECT_GT(report["memory"]["read_bandwidth_gb_s"].get<double>(), 0);
+  // The floor in rounds: median between min and max.
+  const nlohmann::json& floor = report["memory"]["floor_ratio"];
+  EXPECT_LE(floor["min"].get<double>(), floor["median"].get<double>());
+  EXPECT_LE(floor["median"].get<double>(), floor["max"].get<double>());
+  EXPECT_EQ(report["summary"]["floor_ratio"].get<double>(), floor["median"].get<double>());
   EXPECT_GT(report["memory"]["peak_rss_mb"].get<double>(), 0);
   const double overhead = report["summary"]["overhead_pct_batch1"].get<double>();
   EXPECT_GE(overhead, 0);
   EXPECT_LE(overhead, 100);
   EXPECT_NE(result.markdown.find("| greedy batch1 |"), std::string::npos);
+}
+
+// One round of scripts/bench.sh's engine-vs-engine rounds: greedy batch 1 and 8, nothing else.
+TEST(Benchmark, GreedyOnlyReportsBatchOneAndEight) {
+  BenchmarkConfig config;
+  config.model_dir = tiny_model_dir();
+  config.greedy_only = true;
+  config.runs = 1;
+  config.warmup = 0;
+  config.new_tokens = 8;
+  config.threads = 1;
+  const nlohmann::json report = nlohmann::json::parse(run_benchmark(config).json);
+  EXPECT_GT(report["greedy"]["batch1"]["tokens_per_s"].get<double>(), 0);
+  EXPECT_GT(report["greedy"]["batch8"]["tokens_per_s"].get<double>(), 0);
+  EXPECT_FALSE(report.contains("memory"));  // the probe and the rest are skipped
+  EXPECT_FALSE(report.contains("beam4"));
 }
 
 TEST(Benchmark, RejectsBadSettings) {

@@ -19,6 +19,8 @@ void add_bench_options(CLI::App& app, BenchArgs& args) {
   app.add_option("--new-tokens", args.new_tokens, "Forced output length")->check(CLI::Range(2, 400));
   app.add_option("--source-length", args.source_length, "Source tokens per sentence")->check(CLI::Range(2, 500));
   app.add_flag("--quick", args.quick, "Small sizes (a smoke test, not a measurement)");
+  app.add_flag("--greedy-only", args.greedy_only,
+               "Only greedy tok/s at batch 1 and 8 (one round of scripts/bench.sh's engine-vs-engine rounds)");
   app.add_option("--decoder", args.decoder, "Decoder graphs: auto, merged or split")
       ->check(CLI::IsMember({"auto", "merged", "split"}));
   app.add_option("--huge-pages", args.huge_pages, "Back the weights with transparent huge pages: on (default) or off")
@@ -38,6 +40,7 @@ int run_bench(const BenchArgs& args) {
   config.new_tokens = args.new_tokens;
   config.source_length = args.source_length;
   config.quick = args.quick;
+  config.greedy_only = args.greedy_only;
   config.decoder = parse_decoder_mode(args.decoder);
   config.huge_pages = args.huge_pages == "on";
   config.variant = args.variant;

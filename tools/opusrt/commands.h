@@ -107,6 +107,7 @@ struct BenchArgs {
   int64_t new_tokens = 64;
   int64_t source_length = 25;
   bool quick = false;
+  bool greedy_only = false;
   std::string decoder = "auto";
   std::string huge_pages = "on";
   std::string variant;
