@@ -2,11 +2,14 @@
 # Reproduces the README's performance table in one run on this machine:
 #   1. builds opusrt (Release) and generates the opus-mt-en-zh-size model (random weights) in
 #      both layouts (Optimum for opusrt, Xenova for transformers.js; the same weights),
-#   2. runs transformers.js on the same graphs, inputs and thread count (bench/transformers_js),
-#   3. runs `opusrt bench`, which reports opusrt / transformers.js side by side.
+#   2. runs transformers.js (bench/transformers_js) and `opusrt bench --greedy-only` in ROUNDS
+#      interleaved rounds on the same graphs, inputs and thread count (vs_transformers_js: the
+#      median of the per-round ratios, with min and max),
+#   3. runs the full `opusrt bench`, then live speech (replay and concurrent streams) and the peak
+#      RSS of translating one line.
 # Output: build/bench/opusrt.json, build/bench/transformers_js.json, build/bench/stream_greedy.json,
 # build/bench/live_streams.json, and a table on stdout.
-#   THREADS=2 RUNS=5 scripts/bench.sh
+#   THREADS=2 RUNS=5 ROUNDS=5 scripts/bench.sh
 # Both engines see 25 source tokens (24 random ids + </s>) and exactly 64 new tokens, greedy, fp32.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
