@@ -16,6 +16,7 @@
 #include <nlohmann/json.hpp>
 
 #include "opusrt/error.h"
+#include "server/stream_lines.h"
 
 namespace opusrt::server {
 namespace {
@@ -27,49 +28,7 @@ namespace websocket = beast::websocket;
 using tcp = asio::ip::tcp;
 using Clock = std::chrono::steady_clock;
 
-struct Message {
-  std::string segment;
-  std::string text;
-  bool final = false;
-};
-
-// One client message: {"segment"?, "text", "final"?}; throws opusrt::Error saying what is wrong.
-Message parse_message(const std::string& payload) {
-  nlohmann::json json;
-  try {
-    json = nlohmann::json::parse(payload);
-  } catch (const nlohmann::json::exception&) {
-    throw Error("not JSON: expected {\"text\": \"<partial>\", \"final\": false}");
-  }
-  if (!json.is_object() || !json.contains("text") || !json["text"].is_string())
-    throw Error("expected {\"text\": \"<partial>\", \"final\": false}");
-  Message m;
-  m.text = json["text"].get<std::string>();
-  if (json.contains("final")) {
-    if (!json["final"].is_boolean()) throw Error("\"final\" must be true or false");
-    m.final = json["final"].get<bool>();
-  }
-  if (json.contains("segment")) m.segment = json["segment"].is_string() ? json["segment"].get<std::string>() : json["segment"].dump();
-  return m;
-}
-
-std::string update_line(const IncrementalUpdate& u, const std::string& segment, int64_t skipped) {
-  nlohmann::json out = {{"segment", segment.empty() ? nlohmann::json(u.segment) : nlohmann::json(segment)},
-                        {"seq", u.seq},
-                        {"committed", u.committed},
-                        {"tentative", u.tentative},
-                        {"final", u.final},
-                        {"retracted", u.retracted},
-                        {"ms", u.timings.total_ms},
-                        {"skipped", skipped}};
-  if (u.retracted) out["retracted_chars"] = u.retracted_chars;
-  if (u.split) out["split"] = true;  // the session closed the partial's earlier sentences
-  return out.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-}
-
-std::string error_line(const std::string& message) {
-  return nlohmann::json({{"error", message}}).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-}
+std::string error_line(const std::string& message) { return json_line({{"error", message}}); }
 
 }  // namespace
 
@@ -203,9 +162,9 @@ struct StreamServer::Impl {
       }
       const std::string payload = std::move(waiting.front());
       waiting.pop_front();
-      Message m;
+      StreamMessage m;
       try {
-        m = parse_message(payload);
+        m = parse_stream_message(payload);
       } catch (const Error& e) {
         ws.text(true);
         ws.write(asio::buffer(error_line(e.what())));
@@ -221,7 +180,9 @@ struct StreamServer::Impl {
       try {
         const IncrementalUpdate u = session.push(m.text, m.final);
         last_run = Clock::now();
-        line = update_line(u, segment, skipped);
+        nlohmann::json out = update_json(u, segment);
+        out["skipped"] = skipped;
+        line = json_line(out);
       } catch (const Error& e) {
         line = error_line(e.what());
       }

@@ -10,15 +10,13 @@
 #include "opusrt/error.h"
 #include "opusrt/hub.h"
 #include "opusrt/incremental.h"
+#include "server/stream_lines.h"
 
 namespace opusrt::cli {
 namespace {
 
-struct Partial {
-  std::string segment;
-  std::string text;
-  bool final = false;
-};
+// One partial of the JSON-line protocol (server/stream_lines.h), from stdin or --replay-words.
+using Partial = server::StreamMessage;
 
 // Each line of a text file becomes a segment whose partials grow by one word, then its final.
 std::vector<Partial> replay_words(const std::string& path) {
@@ -43,22 +41,11 @@ std::vector<Partial> replay_words(const std::string& path) {
 }
 
 Partial parse_line(const std::string& line, size_t number) {
-  nlohmann::json json;
   try {
-    json = nlohmann::json::parse(line);
-  } catch (const nlohmann::json::exception& e) {
-    throw Error("line " + std::to_string(number) + ": not JSON (" + e.what() + ")");
+    return server::parse_stream_message(line);
+  } catch (const Error& e) {
+    throw Error("line " + std::to_string(number) + ": " + e.what());
   }
-  if (!json.is_object() || !json.contains("text") || !json["text"].is_string())
-    throw Error("line " + std::to_string(number) + ": expected {\"text\": \"<partial>\", \"final\": false}");
-  Partial p;
-  p.text = json["text"].get<std::string>();
-  if (json.contains("final")) {
-    if (!json["final"].is_boolean()) throw Error("line " + std::to_string(number) + ": \"final\" must be true or false");
-    p.final = json["final"].get<bool>();
-  }
-  if (json.contains("segment")) p.segment = json["segment"].is_string() ? json["segment"].get<std::string>() : json["segment"].dump();
-  return p;
 }
 
 }  // namespace
@@ -113,16 +100,7 @@ int run_stream(const StreamArgs& args) {
       throw Error("line " + std::to_string(number) + ": " + e.what());
     }
     if (metrics) metrics->add(u);
-    nlohmann::json out = {{"segment", segment.empty() ? nlohmann::json(u.segment) : nlohmann::json(segment)},
-                          {"seq", u.seq},
-                          {"committed", u.committed},
-                          {"tentative", u.tentative},
-                          {"final", u.final},
-                          {"retracted", u.retracted},
-                          {"ms", u.timings.total_ms}};
-    if (u.retracted) out["retracted_chars"] = u.retracted_chars;
-  if (u.split) out["split"] = true;  // the session closed the partial's earlier sentences
-    std::cout << out.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << "\n" << std::flush;
+    std::cout << server::json_line(server::update_json(u, segment)) << "\n" << std::flush;
     if (p.final) segment.clear();
   };
 
