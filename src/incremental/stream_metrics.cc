@@ -1,5 +1,6 @@
 #include <algorithm>
 #include <cmath>
+#include <optional>
 
 #include "incremental/commit_policy.h"
 #include "opusrt/incremental.h"
@@ -87,18 +88,21 @@ void StreamMetrics::add(const IncrementalUpdate& update) {
   ++m.totals.updates;
   m.update_ms.push_back(update.timings.total_ms);
   const std::vector<std::string> committed = characters(update.committed);
-  if (update.model_ran && update.split) {
-    // Too long for one translation: offline is the CLI's --split auto of the same text.
-    const TextTranslation offline = m.translator.translate_text(source, m.options, SplitMode::kAuto);
+  if (update.model_ran) {
+    std::optional<std::string> offline_text;  // none: the offline translation failed
     double offline_ms = 0;
-    for (const Translation& unit : offline.units) offline_ms += unit.timings.encoder_ms + unit.timings.decoder_ms;
+    if (update.split) {
+      // Too long for one translation: offline is the CLI's --split auto of the same text.
+      const TextTranslation offline = m.translator.translate_text(source, m.options, SplitMode::kAuto);
+      for (const Translation& unit : offline.units) offline_ms += unit.timings.encoder_ms + unit.timings.decoder_ms;
+      if (offline.ok()) offline_text = offline.text;
+    } else {
+      const Translation offline = m.translator.translate(source, m.options);
+      offline_ms = offline.timings.encoder_ms + offline.timings.decoder_ms;
+      offline_text = offline.text;
+    }
     if (offline_ms > 0) m.ratios.push_back((update.timings.encoder_ms + update.timings.decoder_ms) / offline_ms);
-    if (update.final && offline.ok() && offline.text == update.committed) ++m.totals.finals_equal_offline;
-  } else if (update.model_ran) {
-    const Translation offline = m.translator.translate(source, m.options);
-    const double offline_ms = offline.timings.encoder_ms + offline.timings.decoder_ms;
-    if (offline_ms > 0) m.ratios.push_back((update.timings.encoder_ms + update.timings.decoder_ms) / offline_ms);
-    if (update.final && offline.text == update.committed) ++m.totals.finals_equal_offline;
+    if (update.final && offline_text && *offline_text == update.committed) ++m.totals.finals_equal_offline;
   }
   if (update.retracted) ++m.totals.retractions;
   if (!update.final) {
