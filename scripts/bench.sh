@@ -5,7 +5,9 @@
 #   2. runs transformers.js (bench/transformers_js) and `opusrt bench --greedy-only` in ROUNDS
 #      interleaved rounds on the same graphs, inputs and thread count (vs_transformers_js: the
 #      median of the per-round ratios, with min and max),
-#   3. runs the full `opusrt bench`, then live speech (replay and concurrent streams) and the peak
+#   3. makes the 4- and 8-bit variants with `opusrt quantize`, runs the full `opusrt bench` (each
+#      variant against fp32 in interleaved rounds; chrF deltas from the trained model's quality
+#      gate, models/catalogs-en-zh/scores), then live speech (replay and concurrent streams) and the peak
 #      RSS of translating one line.
 # Output: build/bench/opusrt.json, build/bench/transformers_js.json, build/bench/stream_greedy.json,
 # build/bench/live_streams.json, and a table on stdout.
@@ -24,6 +26,7 @@ mkdir -p "$OUT"
 bash scripts/bootstrap.sh
 cmake -S . -B build -DCMAKE_BUILD_TYPE=Release >/dev/null
 cmake --build build -j"$(nproc)" --target opusrt_cli
+OPUSRT=./build/tools/opusrt/opusrt
 
 # A model made by an older fixture generator is made again (the stamp is the generator's hash).
 STAMP="$(cat scripts/fixtures/*.py | sha256sum | cut -c1-16)"
@@ -39,6 +42,13 @@ for layout in optimum xenova; do
     echo "$STAMP" > "$dir/.opusrt-fixture-stamp"
   fi
 done
+# The weight-only variants of `opusrt quantize` (4 bits in blocks of 32, and 8 bits; its default
+# settings), made again on every run so they follow the quantizer's current defaults.
+for bits in 4 8; do
+  rm -f "$MODEL"/*_q$bits.onnx "$MODEL"/*_q$bits.onnx_data
+  "$OPUSRT" quantize --model "$MODEL" --bits "$bits" > /dev/null
+done
+VARIANTS="${VARIANTS:-quantized,q4,q8,fp16}"
 
 # Engine against engine in interleaved rounds (the machine's speed drifts by tens of percent within
 # minutes, so engines run one after the other would mostly measure when each ran): round r runs
@@ -55,7 +65,7 @@ if [ "${SKIP_TRANSFORMERS_JS:-0}" != "1" ] && [ -f bench/transformers_js/bench.m
       --source-len 24 --new-tokens 64 --batches 1,8 --json > "$OUT/rounds/transformers_js_$1.json" 2> /dev/null
   }
   opusrt_round() {
-    ./build/tools/opusrt/opusrt bench --model "$MODEL" --threads "$THREADS" --runs 1 --greedy-only \
+    "$OPUSRT" bench --model "$MODEL" --threads "$THREADS" --runs 1 --greedy-only \
       --new-tokens 64 --json "$OUT/rounds/opusrt_$1.json" > /dev/null
   }
   for round in $(seq 1 "$ROUNDS"); do
@@ -67,9 +77,30 @@ if [ "${SKIP_TRANSFORMERS_JS:-0}" != "1" ] && [ -f bench/transformers_js/bench.m
   PEER=(--peer-json "$OUT/transformers_js.json")
 fi
 
-echo "bench: opusrt, $THREADS threads"
-./build/tools/opusrt/opusrt bench --model "$MODEL" --threads "$THREADS" --runs "$RUNS" \
-  --compare-variants fp32,quantized,fp16 --json "$OUT/opusrt.json" "${PEER[@]}"
+# The full bench; each variant in $VARIANTS runs against fp32 in interleaved rounds
+# (variants.NAME.speed_over_fp32_batch1/8: median of the per-round ratios, min and max beside it).
+echo "bench: opusrt, $THREADS threads (variants $VARIANTS against fp32 in rounds)"
+"$OPUSRT" bench --model "$MODEL" --threads "$THREADS" --runs "$RUNS" \
+  --compare-variants "$VARIANTS" --json "$OUT/opusrt.json" "${PEER[@]}"
+
+# Quality of each variant: chrF on the trained demo model's held-out test set minus fp32's, as
+# scripts/train/publish.sh measured it with `opusrt eval` (random bench weights say nothing about
+# quality). A variant the quality gate did not score keeps chrf_delta null.
+/usr/bin/python3 - "$OUT/opusrt.json" models/catalogs-en-zh/scores/test.cmn_Hans.greedy.json <<'PY'
+import json, os, sys
+path, scores_path = sys.argv[1:]
+report = json.load(open(path))
+scores = json.load(open(scores_path))["variants"] if os.path.exists(scores_path) else {}
+for name, variant in report.get("variants", {}).items():
+    delta = scores.get(name, {}).get("chrf_minus_fp32")
+    variant["chrf_delta"] = delta
+    variant["chrf_delta_source"] = scores_path if delta is not None else None
+    speed = "  ".join("%s %.2fx (min %.2f, max %.2f)" % (b, s["median"], s["min"], s["max"])
+                      for b, s in variant.get("speed_over_fp32", {}).items())
+    print("bench: variant %-9s speed over fp32 %s; chrF delta %s" % (name, speed,
+          "%+.2f" % delta if delta is not None else "not measured"))
+json.dump(report, open(path, "w"), indent=2)
+PY
 
 if [ -f "$OUT/rounds/opusrt_1.json" ]; then
   /usr/bin/python3 - "$OUT" "$ROUNDS" <<'PY'
@@ -95,21 +126,21 @@ fi
 
 echo "bench: live speech, word-by-word replay of 6 sentences (greedy, LocalAgreement-2)"
 grep -v '^$' scripts/fixtures/test_sentences.txt | awk 'NF>=5' | head -6 > "$OUT/stream_replay.txt"
-./build/tools/opusrt/opusrt stream --model "$MODEL" --threads "$THREADS" --replay-words "$OUT/stream_replay.txt" \
+"$OPUSRT" stream --model "$MODEL" --threads "$THREADS" --replay-words "$OUT/stream_replay.txt" \
   --max-new-tokens 32 --metrics "$OUT/stream_greedy.json" > "$OUT/stream_greedy.jsonl"
 cat "$OUT/stream_greedy.json"
 
 # Concurrent live streams on one server: word by word at 2.5 words/s each, raised until the p95
 # latency from a message to its update passes 300 ms (LIVE_STREAMS=1,2,4,... to choose levels).
 echo "bench: live speech, concurrent WebSocket streams at 2.5 words/s (p95 <= 300 ms)"
-THREADS="$THREADS" MAX_NEW_TOKENS=32 bash bench/live_streams/run.sh ./build/tools/opusrt/opusrt "$MODEL" "$OUT/stream_replay.txt" \
+THREADS="$THREADS" MAX_NEW_TOKENS=32 bash bench/live_streams/run.sh "$OPUSRT" "$MODEL" "$OUT/stream_replay.txt" \
   "$OUT/live_streams.json" --streams "${LIVE_STREAMS:-1,2,3,4,6,8}" --seconds "${LIVE_SECONDS:-30}" > /dev/null
 
 # Peak RSS of translating one line (greedy) over the bytes of the graph files it loads, and load
 # time: into build/bench/opusrt.json (`peak_rss_over_graph_bytes`, `load_ms` is already there).
 echo "bench: peak RSS of opusrt translate, one line"
 rss_kb="$( { echo "Open the file before you close the window." | /usr/bin/time -f '%M' \
-  ./build/tools/opusrt/opusrt translate --model "$MODEL" --beams 1 --threads "$THREADS" > /dev/null; } 2>&1 | tail -n 1)"
+  "$OPUSRT" translate --model "$MODEL" --beams 1 --threads "$THREADS" > /dev/null; } 2>&1 | tail -n 1)"
 /usr/bin/python3 - "$OUT/opusrt.json" "$MODEL" "$rss_kb" <<'PY'
 import json, os, sys
 path, model, rss_kb = sys.argv[1], sys.argv[2], int(sys.argv[3])

@@ -213,6 +213,7 @@ class Bench {
     (void)small;
     for (const std::string& variant : config_.compare_variants) out["variants"][variant] = measure_variant(variant);
     if (config_.peer_json) add_peer(out);
+    out["floor_ratio"] = out["memory"]["floor_ratio"];
     return out;
   }
 
@@ -406,7 +407,12 @@ class Bench {
             {"new_tokens", new_tokens}};
   }
 
-  // One variant's graphs on disk and at work: what a user weighs when picking `--variant`.
+  // One variant's graphs on disk and at work: what a user weighs when picking `--variant`. Its
+  // speed is measured against the main run's graphs (fp32 unless --variant says otherwise) in
+  // interleaved rounds, the order alternating, each round one timed greedy generation of both:
+  // speed_over_<main>_batchN is the median of the per-round ratios of seconds (main / variant),
+  // min, max and every round beside it. chrf_delta stays null here: quality needs a trained model
+  // and its test set (scripts/bench.sh fills it from the quality gate of `opusrt eval`).
   json measure_variant(const std::string& name) {
     const ModelFiles files = ModelFiles::find(config_.model_dir, name);
     const auto start = Clock::now();
@@ -422,10 +428,36 @@ class Bench {
         if (!ec) bytes += static_cast<double>(size);
       }
     }
-    json out = {{"files_mb", bytes / 1e6}, {"load_ms", load_ms}, {"decoder_mode", to_string(graphs.mode())}};
+    const std::string baseline = config_.variant.empty() ? "fp32" : config_.variant;
+    json out = {{"files_mb", bytes / 1e6}, {"load_ms", load_ms}, {"decoder_mode", to_string(graphs.mode())},
+                {"baseline", baseline}, {"chrf_delta", nullptr}};
+    const int rounds = config_.quick ? 2 : std::max(5, config_.runs);
     for (int64_t batch : quick({1, 4}, {1, 8})) {
-      const Generation g = timed_generation(encoder, graphs, batch, 1, config_.new_tokens);
-      out["greedy"]["batch" + std::to_string(batch)] = {{"tokens_per_s", g.tokens_per_s}, {"overhead_pct", g.overhead_pct}};
+      const std::string key = "batch" + std::to_string(batch);
+      timed_generation(encoder, graphs, batch, 1, config_.new_tokens, 0, 1);  // warm-up
+      std::vector<double> ratios, variant_rates, baseline_rates, overheads;
+      for (int round = 0; round < rounds; ++round) {
+        Generation mine, main;
+        if (round % 2 == 0) {
+          main = timed_generation(*encoder_, *cached_, batch, 1, config_.new_tokens, 0, 1);
+          mine = timed_generation(encoder, graphs, batch, 1, config_.new_tokens, 0, 1);
+        } else {
+          mine = timed_generation(encoder, graphs, batch, 1, config_.new_tokens, 0, 1);
+          main = timed_generation(*encoder_, *cached_, batch, 1, config_.new_tokens, 0, 1);
+        }
+        ratios.push_back(main.seconds / mine.seconds);
+        variant_rates.push_back(mine.tokens_per_s);
+        baseline_rates.push_back(main.tokens_per_s);
+        overheads.push_back(mine.overhead_pct);
+      }
+      out["greedy"][key] = {{"tokens_per_s", median(variant_rates)}, {"overhead_pct", median(overheads)},
+                            {"baseline_tokens_per_s", median(baseline_rates)}};
+      out["speed_over_" + baseline][key] = {{"median", median(ratios)},
+                                            {"min", *std::min_element(ratios.begin(), ratios.end())},
+                                            {"max", *std::max_element(ratios.begin(), ratios.end())},
+                                            {"rounds", rounds},
+                                            {"per_round", ratios}};
+      out["speed_over_" + baseline + "_" + key] = median(ratios);
     }
     return out;
   }
@@ -493,7 +525,10 @@ std::string markdown(const json& r) {
     for (const auto& [name, v] : r["variants"].items()) {
       md << "| variant " << name << " | " << fixed(v["files_mb"], 1) << " MB of graphs, load " << fixed(v["load_ms"], 0)
          << " ms";
-      for (const auto& [batch, g] : v["greedy"].items()) md << ", greedy " << batch << " " << fixed(g["tokens_per_s"], 1) << " tok/s";
+      const std::string over = "speed_over_" + v["baseline"].get<std::string>();
+      for (const auto& [batch, g] : v["greedy"].items())
+        md << ", greedy " << batch << " " << fixed(g["tokens_per_s"], 1) << " tok/s (" << fixed(v[over][batch]["median"])
+           << "x " << v["baseline"].get<std::string>() << ")";
       md << " |\n";
     }
   }

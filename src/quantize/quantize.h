@@ -41,7 +41,12 @@ struct QuantizeOptions {
   std::vector<std::string> skip;  // MatMul node names or weight names to keep in float32
   std::filesystem::path out;      // empty: next to the fp32 graphs; else a new model directory
   std::string variant;            // the file suffix; empty: "q4" for 4 bits, "q8" for 8
-  std::optional<int> accuracy_level;  // MatMulNBits' accuracy_level (0-4); unset: not written (ONNX Runtime's 0)
+  // MatMulNBits' accuracy_level (0-4; unset: not written, ONNX Runtime's 0). Default 4 (int8
+  // activations): on the opus-mt-en-zh-size model (scripts/bench.sh, 2 threads, rounds against
+  // fp32) level 0 ran 4-bit at 2.2x / 1.06x fp32 (batch 1 / 8) and 8-bit at 0.07x (ONNX Runtime
+  // has no fast fp32-activation kernel for 8-bit blocks), level 4 at 3.4x / 1.8x and 2.7x / 1.7x;
+  // its cost in quality is measured by scripts/train/publish.sh (models/catalogs-en-zh/scores).
+  std::optional<int> accuracy_level = 4;
   bool check_with_onnxruntime = true;  // load every written graph in ONNX Runtime before putting it in place
 };
 

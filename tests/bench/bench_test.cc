@@ -18,6 +18,7 @@ TEST(Benchmark, QuickRunReportsEveryFigure) {
   config.warmup = 0;
   config.new_tokens = 8;
   config.threads = 1;
+  config.compare_variants = {"q4"};
   const BenchmarkResult result = run_benchmark(config);
   const nlohmann::json report = nlohmann::json::parse(result.json);
   for (const char* key : {"cache_vs_recompute_128", "step120_over_step10", "overhead_pct_batch1",
@@ -34,6 +35,22 @@ TEST(Benchmark, QuickRunReportsEveryFigure) {
   EXPECT_LE(floor["min"].get<double>(), floor["median"].get<double>());
   EXPECT_LE(floor["median"].get<double>(), floor["max"].get<double>());
   EXPECT_EQ(report["summary"]["floor_ratio"].get<double>(), floor["median"].get<double>());
+  EXPECT_EQ(report["floor_ratio"], floor);  // also at the top, where scripts/bench.sh's readers look
+  // A variant against fp32 in interleaved rounds (quick: batch 1 and 4, two rounds).
+  const nlohmann::json& q4 = report["variants"]["q4"];
+  EXPECT_EQ(q4["baseline"], "fp32");
+  EXPECT_TRUE(q4["chrf_delta"].is_null());  // quality needs the trained model: scripts/bench.sh
+  for (const char* batch : {"batch1", "batch4"}) {
+    const nlohmann::json& speed = q4["speed_over_fp32"][batch];
+    ASSERT_EQ(speed["per_round"].size(), 2u) << batch;
+    EXPECT_GT(speed["min"].get<double>(), 0) << batch;
+    EXPECT_LE(speed["min"].get<double>(), speed["median"].get<double>()) << batch;
+    EXPECT_LE(speed["median"].get<double>(), speed["max"].get<double>()) << batch;
+    EXPECT_EQ(q4[std::string("speed_over_fp32_") + batch].get<double>(), speed["median"].get<double>()) << batch;
+    EXPECT_GT(q4["greedy"][batch]["tokens_per_s"].get<double>(), 0) << batch;
+  }
+  EXPECT_GT(q4["files_mb"].get<double>(), 0);
+  EXPECT_NE(result.markdown.find("| variant q4 |"), std::string::npos);
   EXPECT_GT(report["memory"]["peak_rss_mb"].get<double>(), 0);
   const double overhead = report["summary"]["overhead_pct_batch1"].get<double>();
   EXPECT_GE(overhead, 0);

@@ -163,6 +163,8 @@ TEST(QuantizeModel, OutIsANewModelDirectoryInTheSourceLayout) {
     if (node->op_type() == "MatMulNBits") {
       EXPECT_EQ(int_attribute(*node, "bits"), 8);
       EXPECT_EQ(int_attribute(*node, "block_size"), 64);
+      // The default: int8 activations (QuantizeOptions::accuracy_level says why).
+      EXPECT_EQ(int_attribute(*node, "accuracy_level"), 4);
     }
   }
   // ModelFiles finds them, and q8 (the alias of transformers.js's _quantized) prefers _q8.

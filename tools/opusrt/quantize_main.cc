@@ -21,7 +21,7 @@ struct QuantizeArgs {
   std::vector<std::string> skip;
   std::string out;
   std::string variant;
-  std::optional<int> accuracy_level;
+  int accuracy_level = 4;  // QuantizeOptions::accuracy_level says why 4
 };
 
 void add_quantize_options(CLI::App& app, QuantizeArgs& args) {
@@ -37,7 +37,9 @@ void add_quantize_options(CLI::App& app, QuantizeArgs& args) {
                  "variant next to the fp32 graphs; must not exist");
   app.add_option("--variant", args.variant, "File suffix of the new graphs (default: q4 for 4 bits, q8 for 8)");
   app.add_option("--accuracy-level", args.accuracy_level,
-                 "MatMulNBits accuracy_level: 0 (unset, default) .. 4 (int8 activations: faster, less exact)");
+                 "MatMulNBits accuracy_level: 0 (fp32 activations: slow on CPU, 8-bit above all) .. 4 (int8 "
+                 "activations: several times faster)")
+      ->capture_default_str();
   app.footer(
       "Every MatMul with a constant weight (the output projection included) of the encoder and decoder\n"
       "graphs becomes com.microsoft MatMulNBits; load the result with --variant NAME.");
