@@ -21,6 +21,7 @@
 #include "model/model_config.h"
 #include "model/model_files.h"
 #include "opusrt/error.h"
+#include "runtime/prepared_graph.h"
 #include "tokenizer/marian_tokenizer.h"
 
 namespace opusrt {
@@ -133,7 +134,7 @@ class Bench {
   // BenchmarkConfig::greedy_only: the two numbers an engine-vs-engine round compares.
   json greedy_only() {
     json out = {{"model", config_.model_dir.string()}, {"threads", config_.threads}, {"runs", config_.runs},
-                {"new_tokens", config_.new_tokens}, {"source_length", config_.source_length}};
+                {"new_tokens", config_.new_tokens}, {"source_length", config_.source_length}, {"load_ms", load_ms_}};
     for (int64_t batch : {1, 8}) {
       const Generation g = timed_generation(*cached_, batch, 1, config_.new_tokens);
       out["greedy"]["batch" + std::to_string(batch)] = {{"tokens_per_s", g.tokens_per_s}, {"seconds", g.seconds}};
@@ -153,6 +154,8 @@ class Bench {
     out["new_tokens"] = config_.new_tokens;
     out["hardware_threads"] = std::thread::hardware_concurrency();
     out["load_ms"] = load_ms_;
+    out["prepared"] = encoder_->session().loaded_from() != encoder_->session().path();
+    out["load"] = load_rounds();
     {
       runtime::HugePageReport pages = encoder_->session().huge_pages();
       std::set<const runtime::Session*> decoders = {&cached_->no_cache_graph(), &cached_->cached_graph()};
@@ -332,6 +335,45 @@ class Bench {
     return out;
   }
 
+  // Loading the encoder and decoder graphs (tokenizer and config excluded), from the prepared
+  // copies (`opusrt prepare`) and from the source files, in interleaved rounds: median ms of each
+  // and the median of the per-round ratios. Without prepared copies only the source is timed.
+  json load_rounds() {
+    auto load_ms = [&](bool use_prepared) {
+      runtime::SessionConfig config = session_config_;
+      config.use_prepared = use_prepared;
+      const auto start = Clock::now();
+      const Encoder encoder = Encoder::load(files_.encoder, config, model_);
+      const DecoderGraphs graphs(files_, model_, config, config_.decoder);
+      return seconds_since(start) * 1000;
+    };
+    const bool prepared = runtime::fresh_prepared_graph(files_.encoder).has_value();
+    const int rounds = config_.quick ? 1 : 3;
+    std::vector<double> with, without, ratios;
+    for (int round = 0; round < rounds; ++round) {
+      if (!prepared) {
+        without.push_back(load_ms(false));
+        continue;
+      }
+      if (round % 2 == 0) {
+        with.push_back(load_ms(true));
+        without.push_back(load_ms(false));
+      } else {
+        without.push_back(load_ms(false));
+        with.push_back(load_ms(true));
+      }
+      ratios.push_back(without.back() / with.back());
+    }
+    json out = {{"rounds", rounds}, {"source_ms", median(without)}};
+    if (prepared) {
+      out["prepared_ms"] = median(with);
+      out["source_over_prepared"] = {{"median", median(ratios)},
+                                     {"min", *std::min_element(ratios.begin(), ratios.end())},
+                                     {"max", *std::max_element(ratios.begin(), ratios.end())}};
+    }
+    return out;
+  }
+
   // The bandwidth floor of a batch-1 greedy step, measured in the same rounds as the decode:
   // each round probes the read bandwidth on a buffer the size of one step's weights and on one of
   // 1 GiB (the faster of the two sets the floor: the strictest), then decodes; floor_ratio is the
@@ -506,7 +548,10 @@ std::string markdown(const json& r) {
   md << "| model | " << r["model"].get<std::string>() << " (" << r["variant"].get<std::string>() << ", "
      << r["decoder_mode"].get<std::string>() << " decoder, "
      << r["threads"] << " threads, median of " << r["runs"] << " runs) |\n";
-  md << "| load | " << fixed(r["load_ms"]) << " ms |\n";
+  md << "| load | " << fixed(r["load_ms"]) << " ms (" << (r["prepared"].get<bool>() ? "prepared copies" : "source files")
+     << "; graphs alone, median: " << fixed(r["load"]["source_ms"], 0) << " ms from the source files";
+  if (r["load"].contains("prepared_ms")) md << ", " << fixed(r["load"]["prepared_ms"], 0) << " ms prepared";
+  md << ") |\n";
   const json& pages = r["huge_pages"];
   md << "| huge pages | " << (pages["enabled"].get<bool>() ? "on" : "off") << " (THP mode '"
      << pages["transparent_huge_pages"].get<std::string>() << "'; " << fixed(pages["collapsed_mb"], 0) << " of "

@@ -7,6 +7,7 @@
 #include "opusrt/error.h"
 #include "runtime/huge_pages.h"
 #include "runtime/ort_env.h"
+#include "runtime/prepared_graph.h"
 
 namespace opusrt::runtime {
 namespace {
@@ -79,7 +80,8 @@ Session::Session(const std::filesystem::path& onnx_file, const SessionConfig& co
     options.SetInterOpNumThreads(config.inter_op_threads);
     options.AddConfigEntry("session.intra_op.allow_spinning", config.allow_spinning ? "1" : "0");
     const std::vector<AddressRange> before = config.huge_pages ? anonymous_mappings() : std::vector<AddressRange>{};
-    impl_->session = Ort::Session(ort_env(), onnx_file.c_str(), options);
+    loaded_from_ = config.use_prepared ? fresh_prepared_graph(onnx_file).value_or(onnx_file) : onnx_file;
+    impl_->session = Ort::Session(ort_env(), loaded_from_.c_str(), options);
     if (config.huge_pages) huge_pages_ = back_with_huge_pages(added_huge_page_spans(before, anonymous_mappings()));
 
     Ort::AllocatorWithDefaultOptions allocator;
@@ -92,7 +94,9 @@ Session::Session(const std::filesystem::path& onnx_file, const SessionConfig& co
       outputs_.push_back(describe(name.get(), impl_->session.GetOutputTypeInfo(i)));
     }
   } catch (const Ort::Exception& e) {
-    throw Error(onnx_file.string() + ": ONNX Runtime could not load the graph: " + e.what());
+    throw Error(onnx_file.string() + ": ONNX Runtime could not load the graph" +
+                (loaded_from_ != onnx_file ? " (its prepared copy " + loaded_from_.string() + ")" : std::string()) +
+                ": " + e.what());
   }
 }
 

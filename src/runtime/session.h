@@ -38,6 +38,9 @@ struct SessionConfig {
   bool allow_spinning = true;
   // Back the memory the load adds (the weights) with transparent huge pages (runtime/huge_pages.h).
   bool huge_pages = true;
+  // Load the graph's prepared copy (`opusrt prepare`; runtime/prepared_graph.h) when one is there
+  // and made from the file as it is now. Results are the same; load time and memory are not.
+  bool use_prepared = true;
 };
 
 struct NamedTensor {
@@ -59,6 +62,8 @@ class Session {
   Session& operator=(Session&&) noexcept;
 
   const std::filesystem::path& path() const { return path_; }
+  // The file ONNX Runtime read: path(), or its prepared copy.
+  const std::filesystem::path& loaded_from() const { return loaded_from_; }
   const std::vector<IoInfo>& inputs() const { return inputs_; }
   const std::vector<IoInfo>& outputs() const { return outputs_; }
   const IoInfo* find_input(std::string_view name) const;
@@ -79,6 +84,7 @@ class Session {
  private:
   struct Impl;
   std::filesystem::path path_;
+  std::filesystem::path loaded_from_;
   std::vector<IoInfo> inputs_;
   std::vector<IoInfo> outputs_;
   HugePageReport huge_pages_;

@@ -3,6 +3,7 @@
 // what is wrong, a non-zero exit, and the model directory exactly as it was.
 #include <algorithm>
 #include <fstream>
+#include <regex>
 
 #include <gtest/gtest.h>
 
@@ -153,6 +154,56 @@ TEST_F(QuantizeCli, OutWritesACompleteModelDirectory) {
   const Result fp32 = run_cli({"translate", "--model", out.string()}, "Hello world.\n");
   EXPECT_NE(fp32.exit_code, 0);
   EXPECT_NE(fp32.err.find("no encoder_model.onnx"), std::string::npos) << fp32.err;
+}
+
+}  // namespace
+}  // namespace opusrt::test
+
+namespace opusrt::test {
+namespace {
+
+// `opusrt prepare`: copies with external weights next to the graphs, loaded in their place by
+// every command, the same translations; up to date on a second run; bad input one clear error.
+TEST_F(QuantizeCli, PrepareWritesCopiesThatTranslateTheSame) {
+  const std::string input = "Hello world.\nOpen the file before you close the window.\n";
+  const std::vector<std::string> translate = {"translate", "--model", model_.string(), "--beams", "2",
+                                              "--max-new-tokens", "12", "--output", "jsonl"};
+  const Result before = run_cli(translate, input);
+  ASSERT_EQ(before.exit_code, 0) << before.err;
+
+  const Result r = run_cli({"prepare", "--model", model_.string()});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  for (const std::string& graph : kGraphs) {
+    const fs::path copy = model_ / ".opusrt-prepared" / (graph + ".onnx");
+    EXPECT_TRUE(fs::is_regular_file(copy)) << graph;
+    EXPECT_TRUE(fs::is_regular_file(copy.string() + "_data")) << graph;
+    EXPECT_NE(r.out.find((model_ / (graph + ".onnx")).string() + " -> " + copy.string()), std::string::npos) << r.out;
+  }
+  const Result after = run_cli(translate, input);
+  ASSERT_EQ(after.exit_code, 0) << after.err;
+  auto without_timings = [](const std::string& jsonl) {
+    return std::regex_replace(jsonl, std::regex(R"(,"timings_ms":\{[^}]*\})"), "");
+  };
+  EXPECT_EQ(without_timings(after.out), without_timings(before.out));  // ids and scores included
+  EXPECT_NE(without_timings(after.out), after.out);  // the timings were there, and only they went
+
+  const Result again = run_cli({"prepare", "--model", model_.string()});
+  ASSERT_EQ(again.exit_code, 0) << again.err;
+  EXPECT_EQ(std::count(again.out.begin(), again.out.end(), '\n'), 4) << again.out;
+  EXPECT_NE(again.out.find("up to date"), std::string::npos) << again.out;
+
+  const Result help = run_cli({"prepare", "--help"});
+  EXPECT_EQ(help.exit_code, 0);
+  for (const char* option : {"--model", "--variant", "--force"}) EXPECT_NE(help.out.find(option), std::string::npos) << option;
+  EXPECT_NE(run_cli({"--help"}).out.find("prepare"), std::string::npos);
+
+  const Result missing = run_cli({"prepare", "--model", (dir_ / "nowhere").string()});
+  EXPECT_NE(missing.exit_code, 0);
+  EXPECT_NE(missing.err.find("opusrt prepare: "), std::string::npos) << missing.err;
+  EXPECT_NE(missing.err.find("nowhere"), std::string::npos) << missing.err;
+  const Result variant = run_cli({"prepare", "--model", model_.string(), "--variant", "q3"});
+  EXPECT_NE(variant.exit_code, 0);
+  EXPECT_NE(variant.err.find("q3"), std::string::npos) << variant.err;
 }
 
 }  // namespace

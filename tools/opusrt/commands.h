@@ -133,7 +133,8 @@ void add_eval_options(CLI::App& app, EvalArgs& args);
 int run_eval(const EvalArgs& args);
 
 // `opusrt quantize ARGS...` runs `opusrt-quantize ARGS...` (installed next to opusrt) in place of
-// this process (quantize_forward.cc says why it is a program of its own). Returns only on error.
+// this process (quantize_forward.cc says why it is a program of its own), and `opusrt prepare
+// ARGS...` runs `opusrt-quantize prepare ARGS...`. Returns only on error.
 int exec_quantize(int argc, char** argv);
 
 }  // namespace opusrt::cli

@@ -8,7 +8,8 @@
 #include "opusrt/error.h"
 
 int main(int argc, char** argv) {
-  if (argc >= 2 && std::string_view(argv[1]) == "quantize") return opusrt::cli::exec_quantize(argc, argv);
+  if (argc >= 2 && (std::string_view(argv[1]) == "quantize" || std::string_view(argv[1]) == "prepare"))
+    return opusrt::cli::exec_quantize(argc, argv);
   CLI::App app{"opusrt: translate text with Marian / OPUS-MT models exported to ONNX"};
   app.require_subcommand(1);
   app.set_version_flag("--version", "opusrt 0.1.0");
@@ -43,6 +44,8 @@ int main(int argc, char** argv) {
 
   // Listed here for --help; run by another program (exec_quantize) before CLI11 parses anything.
   app.add_subcommand("quantize", "Write a 4- or 8-bit weight-only variant of a model (MatMulNBits); see opusrt quantize --help")
+      ->allow_extras();
+  app.add_subcommand("prepare", "Write the graphs again with external weights, which load faster and in less memory; see opusrt prepare --help")
       ->allow_extras();
 
   CLI11_PARSE(app, argc, argv);

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "opusrt/error.h"
+#include "quantize/prepare.h"
 #include "quantize/quantize.h"
 
 namespace {
@@ -70,9 +71,56 @@ int run_quantize(const QuantizeArgs& args) {
   return 0;
 }
 
+struct PrepareArgs {
+  std::string model;
+  std::vector<std::string> variants;
+  bool force = false;
+};
+
+int run_prepare(int argc, char** argv) {
+  CLI::App app{"opusrt prepare: write a model's graphs again with their weights in external data files, which\n"
+               "ONNX Runtime maps instead of parsing: faster loads, less memory, identical results"};
+  PrepareArgs args;
+  app.add_option("--model", args.model, "Model directory (Optimum or Xenova layout)")->required();
+  app.add_option("--variant", args.variants, "Variants to prepare, comma-separated (default: fp32), e.g. fp32,q4")
+      ->delimiter(',');
+  app.add_flag("--force", args.force, "Write the copies again even when they are up to date");
+  app.footer(
+      "The copies go to .opusrt-prepared/ next to the graphs, with a stamp of each source file (size and\n"
+      "modification time). opusrt loads a copy in place of its graph while the stamp matches; a changed\n"
+      "graph is loaded as it is until prepared again. Delete the directory to undo.");
+  try {
+    app.parse(argc - 1, argv + 1);  // argv[1] is "prepare"
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  }
+  opusrt::PrepareOptions options;
+  if (!args.variants.empty()) options.variants = args.variants;
+  options.force = args.force;
+  auto megabytes = [](uint64_t bytes) { return static_cast<double>(bytes) / 1e6; };
+  for (const opusrt::PreparedGraph& graph : opusrt::prepare_model(args.model, options)) {
+    if (graph.already_fresh)
+      std::printf("%s: up to date (%s)\n", graph.source.c_str(), graph.output.c_str());
+    else
+      std::printf("%s -> %s (%.2f MB)\n", graph.source.c_str(), graph.output.c_str(), megabytes(graph.bytes));
+  }
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
+  if (argc >= 2 && std::string(argv[1]) == "prepare") {
+    try {
+      return run_prepare(argc, argv);
+    } catch (const opusrt::Error& e) {
+      std::cerr << "opusrt prepare: " << e.what() << "\n";
+      return 1;
+    } catch (const std::exception& e) {
+      std::cerr << "opusrt prepare: unexpected error: " << e.what() << "\n";
+      return 2;
+    }
+  }
   CLI::App app{"opusrt quantize: write a 4- or 8-bit weight-only variant of a model (com.microsoft MatMulNBits)"};
   QuantizeArgs args;
   add_quantize_options(app, args);
