@@ -5,10 +5,11 @@
 #   2. runs transformers.js (bench/transformers_js) and `opusrt bench --greedy-only` in ROUNDS
 #      interleaved rounds on the same graphs, inputs and thread count (vs_transformers_js: the
 #      median of the per-round ratios, with min and max),
-#   3. makes the 4- and 8-bit variants with `opusrt quantize`, runs the full `opusrt bench` (each
-#      variant against fp32 in interleaved rounds; chrF deltas from the trained model's quality
-#      gate, models/catalogs-en-zh/scores), then live speech (replay and concurrent streams) and the peak
-#      RSS of translating one line.
+#   3. makes the 4- and 8-bit variants with `opusrt quantize`, prepares the graphs (`opusrt
+#      prepare`), runs the full `opusrt bench` (each variant against fp32 in interleaved rounds;
+#      chrF deltas from the trained model's quality gate, models/catalogs-en-zh/scores), then live
+#      speech (replay and concurrent streams) and the peak RSS of translating one line (from the
+#      source files and from the prepared copies).
 # Output: build/bench/opusrt.json, build/bench/transformers_js.json, build/bench/stream_greedy.json,
 # build/bench/live_streams.json, and a table on stdout.
 #   THREADS=2 RUNS=5 ROUNDS=5 scripts/bench.sh
@@ -49,6 +50,7 @@ for bits in 4 8; do
   "$OPUSRT" quantize --model "$MODEL" --bits "$bits" > /dev/null
 done
 VARIANTS="${VARIANTS:-quantized,q4,q8,fp16}"
+rm -rf "$MODEL/.opusrt-prepared"  # made again below, after the engine-vs-engine rounds
 
 # Engine against engine in interleaved rounds (the machine's speed drifts by tens of percent within
 # minutes, so engines run one after the other would mostly measure when each ran): round r runs
@@ -76,6 +78,10 @@ if [ "${SKIP_TRANSFORMERS_JS:-0}" != "1" ] && [ -f bench/transformers_js/bench.m
   cp "$OUT/rounds/transformers_js_1.json" "$OUT/transformers_js.json"
   PEER=(--peer-json "$OUT/transformers_js.json")
 fi
+
+# The prepared copies (`opusrt prepare`: weights in external data files, mapped at load) of every
+# graph the full bench and the rest load; the engine-vs-engine rounds above ran without them.
+"$OPUSRT" prepare --model "$MODEL" --variant "fp32,$VARIANTS" > /dev/null
 
 # The full bench; each variant in $VARIANTS runs against fp32 in interleaved rounds
 # (variants.NAME.speed_over_fp32_batch1/8: median of the per-round ratios, min and max beside it).
@@ -136,14 +142,21 @@ echo "bench: live speech, concurrent WebSocket streams at 2.5 words/s (p95 <= 30
 THREADS="$THREADS" MAX_NEW_TOKENS=32 bash bench/live_streams/run.sh "$OPUSRT" "$MODEL" "$OUT/stream_replay.txt" \
   "$OUT/live_streams.json" --streams "${LIVE_STREAMS:-1,2,3,4,6,8}" --seconds "${LIVE_SECONDS:-30}" > /dev/null
 
-# Peak RSS of translating one line (greedy) over the bytes of the graph files it loads, and load
-# time: into build/bench/opusrt.json (`peak_rss_over_graph_bytes`, `load_ms` is already there).
+# Peak RSS of translating one line (greedy) over the bytes of the graph files it loads, from the
+# source files and from the prepared copies (`opusrt prepare`), into build/bench/opusrt.json
+# (`peak_rss_over_graph_bytes` is the prepared figure; `load_ms` and `load` come from opusrt bench).
 echo "bench: peak RSS of opusrt translate, one line"
-rss_kb="$( { echo "Open the file before you close the window." | /usr/bin/time -f '%M' \
-  "$OPUSRT" translate --model "$MODEL" --beams 1 --threads "$THREADS" > /dev/null; } 2>&1 | tail -n 1)"
-/usr/bin/python3 - "$OUT/opusrt.json" "$MODEL" "$rss_kb" <<'PY'
+rss_of_translate() {
+  { echo "Open the file before you close the window." | /usr/bin/time -f '%M' \
+    "$OPUSRT" translate --model "$MODEL" --beams 1 --threads "$THREADS" > /dev/null; } 2>&1 | tail -n 1
+}
+mv "$MODEL/.opusrt-prepared" "$MODEL/.opusrt-prepared.off"
+rss_source_kb="$(rss_of_translate)"
+mv "$MODEL/.opusrt-prepared.off" "$MODEL/.opusrt-prepared"
+rss_kb="$(rss_of_translate)"
+/usr/bin/python3 - "$OUT/opusrt.json" "$MODEL" "$rss_kb" "$rss_source_kb" <<'PY'
 import json, os, sys
-path, model, rss_kb = sys.argv[1], sys.argv[2], int(sys.argv[3])
+path, model, rss_kb, rss_source_kb = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
 report = json.load(open(path))
 graphs = ["encoder_model.onnx"] + (["decoder_model_merged.onnx"] if report["decoder_mode"] == "merged"
                                    else ["decoder_model.onnx", "decoder_with_past_model.onnx"])
@@ -153,9 +166,14 @@ for name in graphs:
         if os.path.exists(f):
             size += os.path.getsize(f)
 report["peak_rss_translate_mb"] = rss_kb * 1024 / 1e6
+report["peak_rss_translate_source_files_mb"] = rss_source_kb * 1024 / 1e6
 report["graph_bytes_mb"] = size / 1e6
 report["peak_rss_over_graph_bytes"] = rss_kb * 1024 / size
+report["peak_rss_over_graph_bytes_source_files"] = rss_source_kb * 1024 / size
 json.dump(report, open(path, "w"), indent=2)
-print("peak RSS %.0f MB for %.0f MB of graphs: %.2fx; load %.0f ms" % (rss_kb * 1024 / 1e6, size / 1e6,
-      rss_kb * 1024 / size, report["load_ms"]))
+print("peak RSS %.0f MB prepared, %.0f MB from the source files, for %.0f MB of graphs: %.2fx, %.2fx"
+      % (rss_kb * 1024 / 1e6, rss_source_kb * 1024 / 1e6, size / 1e6, rss_kb * 1024 / size, rss_source_kb * 1024 / size))
+load = report["load"]
+print("load %.0f ms (graphs alone: %.0f ms prepared, %.0f ms from the source files)"
+      % (report["load_ms"], load.get("prepared_ms", float("nan")), load["source_ms"]))
 PY
