@@ -39,6 +39,26 @@ double median(std::vector<double> values) {
   return values.size() % 2 ? values[mid] : (values[mid - 1] + values[mid]) / 2;
 }
 
+// A ratio measured in rounds, as every ratio of the report is given: median, min and max.
+json spread(const std::vector<double>& ratios) {
+  return {{"median", median(ratios)},
+          {"min", *std::min_element(ratios.begin(), ratios.end())},
+          {"max", *std::max_element(ratios.begin(), ratios.end())}};
+}
+
+// One round of an A/B comparison: `a` then `b` on even rounds, `b` then `a` on odd ones, so that
+// neither side always runs first (warm caches, a machine speeding up or slowing down).
+template <typename A, typename B>
+void in_alternating_order(int round, A&& a, B&& b) {
+  if (round % 2 == 0) {
+    a();
+    b();
+  } else {
+    b();
+    a();
+  }
+}
+
 double peak_rss_mb() {
   rusage usage{};
   getrusage(RUSAGE_SELF, &usage);
@@ -355,21 +375,13 @@ class Bench {
         without.push_back(load_ms(false));
         continue;
       }
-      if (round % 2 == 0) {
-        with.push_back(load_ms(true));
-        without.push_back(load_ms(false));
-      } else {
-        without.push_back(load_ms(false));
-        with.push_back(load_ms(true));
-      }
+      in_alternating_order(round, [&] { with.push_back(load_ms(true)); }, [&] { without.push_back(load_ms(false)); });
       ratios.push_back(without.back() / with.back());
     }
     json out = {{"rounds", rounds}, {"source_ms", median(without)}};
     if (prepared) {
       out["prepared_ms"] = median(with);
-      out["source_over_prepared"] = {{"median", median(ratios)},
-                                     {"min", *std::min_element(ratios.begin(), ratios.end())},
-                                     {"max", *std::max_element(ratios.begin(), ratios.end())}};
+      out["source_over_prepared"] = spread(ratios);
     }
     return out;
   }
@@ -405,6 +417,8 @@ class Bench {
       ratios.push_back(ms_per_token / floor_ms);
     }
     const double ratio = median(ratios);
+    json floor_ratio = spread(ratios);
+    floor_ratio["rounds"] = rounds;
     return {{"read_bandwidth_gb_s", std::max(median(step_rates), median(large_rates))},
             {"read_bandwidth_gb_s_step_sized", median(step_rates)},
             {"read_bandwidth_gb_s_1gib", median(large_rates)},
@@ -413,10 +427,7 @@ class Bench {
             {"decoder_step_weight_mb", step_bytes / 1e6},
             {"floor_ms_per_token", median(floors)},
             {"measured_ms_per_token_batch1", median(measured)},
-            {"floor_ratio", {{"median", ratio},
-                             {"min", *std::min_element(ratios.begin(), ratios.end())},
-                             {"max", *std::max_element(ratios.begin(), ratios.end())},
-                             {"rounds", rounds}}},
+            {"floor_ratio", floor_ratio},
             // A ratio below 1 is impossible for a step that reads every weight: the probe is wrong.
             {"probe_suspect", ratio < 1.0}};
   }
@@ -432,21 +443,16 @@ class Bench {
     const int rounds = std::max(5, config_.runs);
     for (int round = 0; round < rounds; ++round) {
       double with_prefix = 0, without = 0;
-      if (round % 2 == 0) {
-        without = timed_generation(*cached_, batch, 1, new_tokens, 0, 1).seconds;
-        with_prefix = timed_generation(*cached_, batch, 1, new_tokens, prefix_length, 1).seconds;
-      } else {
-        with_prefix = timed_generation(*cached_, batch, 1, new_tokens, prefix_length, 1).seconds;
-        without = timed_generation(*cached_, batch, 1, new_tokens, 0, 1).seconds;
-      }
+      in_alternating_order(
+          round, [&] { without = timed_generation(*cached_, batch, 1, new_tokens, 0, 1).seconds; },
+          [&] { with_prefix = timed_generation(*cached_, batch, 1, new_tokens, prefix_length, 1).seconds; });
       ratios.push_back(with_prefix / without);
     }
-    return {{"median", median(ratios)},
-            {"min", *std::min_element(ratios.begin(), ratios.end())},
-            {"max", *std::max_element(ratios.begin(), ratios.end())},
-            {"rounds", rounds},
-            {"prefix_tokens", prefix_length},
-            {"new_tokens", new_tokens}};
+    json out = spread(ratios);
+    out["rounds"] = rounds;
+    out["prefix_tokens"] = prefix_length;
+    out["new_tokens"] = new_tokens;
+    return out;
   }
 
   // One variant's graphs on disk and at work: what a user weighs when picking `--variant`. Its
@@ -462,9 +468,8 @@ class Bench {
     const DecoderGraphs graphs(files, model_, session_config_, config_.decoder);
     const double load_ms = seconds_since(start) * 1000;
     double bytes = 0;
-    for (const auto& file : {std::optional(files.encoder), files.decoder_merged, files.decoder, files.decoder_with_past}) {
-      if (!file) continue;
-      for (const std::filesystem::path& path : {*file, std::filesystem::path(file->string() + "_data")}) {
+    for (const std::filesystem::path& file : files.graphs()) {
+      for (const std::filesystem::path& path : {file, std::filesystem::path(file.string() + "_data")}) {
         std::error_code ec;
         const auto size = std::filesystem::file_size(path, ec);
         if (!ec) bytes += static_cast<double>(size);
@@ -480,13 +485,9 @@ class Bench {
       std::vector<double> ratios, variant_rates, baseline_rates, overheads;
       for (int round = 0; round < rounds; ++round) {
         Generation mine, main;
-        if (round % 2 == 0) {
-          main = timed_generation(*encoder_, *cached_, batch, 1, config_.new_tokens, 0, 1);
-          mine = timed_generation(encoder, graphs, batch, 1, config_.new_tokens, 0, 1);
-        } else {
-          mine = timed_generation(encoder, graphs, batch, 1, config_.new_tokens, 0, 1);
-          main = timed_generation(*encoder_, *cached_, batch, 1, config_.new_tokens, 0, 1);
-        }
+        in_alternating_order(
+            round, [&] { main = timed_generation(*encoder_, *cached_, batch, 1, config_.new_tokens, 0, 1); },
+            [&] { mine = timed_generation(encoder, graphs, batch, 1, config_.new_tokens, 0, 1); });
         ratios.push_back(main.seconds / mine.seconds);
         variant_rates.push_back(mine.tokens_per_s);
         baseline_rates.push_back(main.tokens_per_s);
@@ -494,11 +495,10 @@ class Bench {
       }
       out["greedy"][key] = {{"tokens_per_s", median(variant_rates)}, {"overhead_pct", median(overheads)},
                             {"baseline_tokens_per_s", median(baseline_rates)}};
-      out["speed_over_" + baseline][key] = {{"median", median(ratios)},
-                                            {"min", *std::min_element(ratios.begin(), ratios.end())},
-                                            {"max", *std::max_element(ratios.begin(), ratios.end())},
-                                            {"rounds", rounds},
-                                            {"per_round", ratios}};
+      json speed = spread(ratios);
+      speed["rounds"] = rounds;
+      speed["per_round"] = ratios;
+      out["speed_over_" + baseline][key] = speed;
       out["speed_over_" + baseline + "_" + key] = median(ratios);
     }
     return out;

@@ -131,11 +131,9 @@ class Inspector {
   }
 
   void describe_graphs() {
-    for (const auto& file : {std::optional(files_.encoder), files_.decoder_merged, files_.decoder,
-                             files_.decoder_with_past}) {
-      if (!file) continue;
-      attempt(file->filename().string() + " loads", [&] {
-        runtime::Session session(*file, session_config_);
+    for (const std::filesystem::path& file : files_.graphs()) {
+      attempt(file.filename().string() + " loads", [&] {
+        runtime::Session session(file, session_config_);
         report_.graphs.push_back(describe(session));
         return std::to_string(session.inputs().size()) + " inputs, " + std::to_string(session.outputs().size()) +
                " outputs";

@@ -285,10 +285,8 @@ std::string snapshot_gaps(const fs::path& snapshot, const std::string& variant) 
     std::ifstream in(snapshot / "config.json", std::ios::binary);
     const nlohmann::json config = nlohmann::json::parse(in, nullptr, /*allow_exceptions=*/false);
     if (config.is_object()) {
-      for (const std::optional<fs::path>& graph :
-           {std::optional<fs::path>(files.encoder), files.decoder_merged, files.decoder, files.decoder_with_past}) {
-        if (!graph) continue;
-        const std::string relative = graph->lexically_relative(snapshot).generic_string();
+      for (const fs::path& graph : files.graphs()) {
+        const std::string relative = graph.lexically_relative(snapshot).generic_string();
         const std::optional<int> count = external_data_files(config, relative, "config.json");
         for (int i = 0; count && i < *count; ++i) {
           if (!fs::is_regular_file(snapshot / external_data_file(relative, i), ec)) gap(external_data_file(relative, i));

@@ -28,6 +28,13 @@ const std::vector<std::string>& ModelFiles::optional_support_files() {
   return files;
 }
 
+std::vector<std::filesystem::path> ModelFiles::graphs() const {
+  std::vector<std::filesystem::path> out = {encoder};
+  for (const auto* graph : {&decoder_merged, &decoder, &decoder_with_past})
+    if (*graph) out.push_back(**graph);
+  return out;
+}
+
 std::vector<std::string> ModelFiles::suffixes(const std::string& variant) {
   if (variant.empty() || variant == "fp32") return {""};  // fp32 has no suffix
   // transformers.js maps dtype q8 to the `_quantized` files; `opusrt quantize --bits 8` writes `_q8`.

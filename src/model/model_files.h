@@ -28,6 +28,9 @@ struct ModelFiles {
   std::optional<std::filesystem::path> decoder;            // no-cache graph
   std::optional<std::filesystem::path> decoder_with_past;  // cached steps of the split pair
 
+  // Every graph file found: the encoder, then the merged decoder and the split pair when present.
+  std::vector<std::filesystem::path> graphs() const;
+
   // Throws opusrt::Error naming the directory and the file that is missing.
   static ModelFiles find(const std::filesystem::path& model_dir, const std::string& variant = "");
 

@@ -3,27 +3,18 @@
 #include <unistd.h>
 
 #include <algorithm>
-
 #include <fstream>
-#include <optional>
 
 #include "model/model_files.h"
 #include "opusrt/error.h"
 #include "quantize/onnx_model_file.h"
+#include "quantize/staging_dir.h"
 #include "runtime/prepared_graph.h"
 #include "runtime/session.h"
 
 namespace opusrt {
 namespace {
 namespace fs = std::filesystem;
-
-std::vector<fs::path> graphs_of(const ModelFiles& files) {
-  std::vector<fs::path> graphs;
-  for (const std::optional<fs::path>& graph :
-       {std::optional<fs::path>(files.encoder), files.decoder_merged, files.decoder, files.decoder_with_past})
-    if (graph) graphs.push_back(*graph);
-  return graphs;
-}
 
 void remove_file(const fs::path& path) {
   std::error_code ec;
@@ -37,26 +28,13 @@ void move_into_place(const fs::path& from, const fs::path& to) {
   if (ec) throw Error(to.string() + ": cannot move the prepared file into place: " + ec.message());
 }
 
-// A staging directory inside `.opusrt-prepared/`, removed with whatever is left in it.
-class Staging {
- public:
-  explicit Staging(const fs::path& prepared_dir)
-      : path_(prepared_dir / (".staging-" + std::to_string(::getpid()))) {
-    std::error_code ec;
-    fs::create_directories(path_, ec);
-    if (ec) throw Error(prepared_dir.string() + ": cannot create the prepared-copy directory: " + ec.message());
-  }
-  ~Staging() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  Staging(const Staging&) = delete;
-  Staging& operator=(const Staging&) = delete;
-  const fs::path& path() const { return path_; }
-
- private:
-  fs::path path_;
-};
+// A staging directory inside `.opusrt-prepared/` (created first), removed with whatever is left in it.
+quantize::StagingDir staging_in(const fs::path& prepared_dir) {
+  std::error_code ec;
+  fs::create_directories(prepared_dir, ec);
+  if (ec) throw Error(prepared_dir.string() + ": cannot create the prepared-copy directory: " + ec.message());
+  return quantize::StagingDir(prepared_dir / (".staging-" + std::to_string(::getpid())));
+}
 
 PreparedGraph prepare_graph(const fs::path& source, const PrepareOptions& options) {
   PreparedGraph result;
@@ -68,7 +46,7 @@ PreparedGraph prepare_graph(const fs::path& source, const PrepareOptions& option
   }
   const std::string stamp = runtime::source_stamp(source);
   const fs::path stamp_path = runtime::prepared_stamp_path(source);
-  Staging staging(result.output.parent_path());
+  const quantize::StagingDir staging = staging_in(result.output.parent_path());
   quantize::OnnxModelFile file = quantize::read_onnx_model(source);
   if (runtime::source_stamp(source) != stamp)
     throw Error(source.string() + ": changed while it was being read; run prepare again");
@@ -112,7 +90,7 @@ std::vector<PreparedGraph> prepare_model(const fs::path& model_dir, const Prepar
   std::vector<fs::path> graphs;
   for (const std::string& variant : options.variants) {
     const ModelFiles files = ModelFiles::find(model_dir, variant == "fp32" ? "" : variant);
-    for (const fs::path& graph : graphs_of(files))
+    for (const fs::path& graph : files.graphs())
       if (std::find(graphs.begin(), graphs.end(), graph) == graphs.end()) graphs.push_back(graph);
   }
   std::vector<PreparedGraph> prepared;

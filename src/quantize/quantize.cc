@@ -14,6 +14,7 @@
 #include "opusrt/error.h"
 #include "quantize/matmul_rewriter.h"
 #include "quantize/onnx_model_file.h"
+#include "quantize/staging_dir.h"
 #include "runtime/session.h"
 
 namespace opusrt {
@@ -47,31 +48,6 @@ std::string with_suffix(const fs::path& graph, const std::string& variant) {
 }
 
 std::string data_file_of(const std::string& graph_file) { return graph_file + "_data"; }
-
-// A directory that disappears with everything in it unless released.
-class StagingDir {
- public:
-  explicit StagingDir(fs::path path) : path_(std::move(path)) {
-    std::error_code ec;
-    if (!fs::create_directory(path_, ec) || ec)
-      throw Error(path_.string() + ": cannot create a temporary directory" + (ec ? ": " + ec.message() : std::string()));
-  }
-  ~StagingDir() {
-    if (!released_) {
-      std::error_code ec;
-      fs::remove_all(path_, ec);
-    }
-  }
-  StagingDir(const StagingDir&) = delete;
-  StagingDir& operator=(const StagingDir&) = delete;
-
-  const fs::path& path() const { return path_; }
-  void release() { released_ = true; }
-
- private:
-  fs::path path_;
-  bool released_ = false;
-};
 
 fs::path staging_path(const fs::path& dir, const std::string& name) {
   return dir / ("." + name + ".opusrt-quantize-" + std::to_string(::getpid()));
@@ -108,10 +84,7 @@ struct GraphJob {
 
 std::vector<GraphJob> graph_jobs(const ModelFiles& files, const std::string& variant) {
   std::vector<GraphJob> jobs;
-  for (const std::optional<fs::path>& graph :
-       {std::optional<fs::path>(files.encoder), files.decoder_merged, files.decoder, files.decoder_with_past}) {
-    if (graph) jobs.push_back({*graph, with_suffix(*graph, variant)});
-  }
+  for (const fs::path& graph : files.graphs()) jobs.push_back({graph, with_suffix(graph, variant)});
   return jobs;
 }
 
@@ -159,7 +132,7 @@ QuantizeResult quantize_model(const fs::path& model_dir, const QuantizeOptions& 
 
   // Where the variant goes, refused before any work when something is in the way.
   fs::path graph_dir;  // final directory of the variant's graphs
-  std::optional<StagingDir> staging;
+  std::optional<quantize::StagingDir> staging;
   fs::path staged_graph_dir;
   if (options.out.empty()) {
     result.model_dir = files.root;

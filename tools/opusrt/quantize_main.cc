@@ -107,31 +107,28 @@ int run_prepare(int argc, char** argv) {
   return 0;
 }
 
+// Runs a command; an error is one line on stderr after the command's name and a non-zero exit.
+template <typename Command>
+int reporting_errors(const char* name, Command&& command) {
+  try {
+    return command();
+  } catch (const opusrt::Error& e) {
+    std::cerr << name << ": " << e.what() << "\n";
+    return 1;
+  } catch (const std::exception& e) {
+    std::cerr << name << ": unexpected error: " << e.what() << "\n";
+    return 2;
+  }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (argc >= 2 && std::string(argv[1]) == "prepare") {
-    try {
-      return run_prepare(argc, argv);
-    } catch (const opusrt::Error& e) {
-      std::cerr << "opusrt prepare: " << e.what() << "\n";
-      return 1;
-    } catch (const std::exception& e) {
-      std::cerr << "opusrt prepare: unexpected error: " << e.what() << "\n";
-      return 2;
-    }
-  }
+  if (argc >= 2 && std::string(argv[1]) == "prepare")
+    return reporting_errors("opusrt prepare", [&] { return run_prepare(argc, argv); });
   CLI::App app{"opusrt quantize: write a 4- or 8-bit weight-only variant of a model (com.microsoft MatMulNBits)"};
   QuantizeArgs args;
   add_quantize_options(app, args);
   CLI11_PARSE(app, argc, argv);
-  try {
-    return run_quantize(args);
-  } catch (const opusrt::Error& e) {
-    std::cerr << "opusrt quantize: " << e.what() << "\n";
-    return 1;
-  } catch (const std::exception& e) {
-    std::cerr << "opusrt quantize: unexpected error: " << e.what() << "\n";
-    return 2;
-  }
+  return reporting_errors("opusrt quantize", [&] { return run_quantize(args); });
 }
