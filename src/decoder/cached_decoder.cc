@@ -4,36 +4,6 @@
 #include "opusrt/error.h"
 
 namespace opusrt {
-namespace {
-
-// Logits of shape [B, T, V] as one row per batch row: the last position's. A step (T = 1) of a
-// float32 graph is used in place; a prefill's last positions and float16 graphs go to `buffer`.
-StepLogits last_position_logits(runtime::Tensor& logits, int64_t rows, int64_t positions, std::vector<float>& buffer) {
-  const std::vector<int64_t> shape = logits.shape();
-  if (shape.size() != 3 || shape[0] != rows || shape[1] != positions)
-    throw Error("decoder: 'logits' came back with shape " + runtime::shape_to_string(shape) + ", expected [" +
-                std::to_string(rows) + ", " + std::to_string(positions) + ", vocab]");
-  const int64_t vocab = shape[2];
-  if (positions == 1 && logits.type() == runtime::ElementType::kFloat32) return {logits.data<float>(), rows, vocab};
-  buffer.resize(static_cast<size_t>(rows * vocab));
-  if (logits.type() == runtime::ElementType::kFloat32) {
-    const float* all = logits.data<float>();
-    for (int64_t row = 0; row < rows; ++row) {
-      const float* last = all + (row * positions + positions - 1) * vocab;
-      std::copy(last, last + vocab, buffer.begin() + row * vocab);
-    }
-  } else {
-    const std::vector<float> all = logits.to_float_vector();
-    for (int64_t row = 0; row < rows; ++row) {
-      const float* last = all.data() + (row * positions + positions - 1) * vocab;
-      std::copy(last, last + vocab, buffer.begin() + row * vocab);
-    }
-  }
-  return {buffer.data(), rows, vocab};
-}
-
-}  // namespace
-
 CachedDecoder::CachedDecoder(const DecoderGraphs& graphs, EncoderOutput encoder)
     : graphs_(graphs), encoder_(std::move(encoder)), cache_(graphs.layers()), use_cache_(use_cache_branch(true)) {
   if (graphs.mode() == DecoderMode::kRecompute) throw Error("CachedDecoder: the graphs were loaded for recompute");

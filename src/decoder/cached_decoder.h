@@ -36,7 +36,7 @@ class CachedDecoder final : public DecoderState {
   KvCache cache_;
   runtime::Tensor logits_;
   const runtime::Tensor use_cache_;    // [1] true, fed to every cached step
-  std::vector<float> widened_logits_;  // only for float16 graphs
+  std::vector<float> widened_logits_;  // a prefill's last positions, and float16 logits
 };
 
 }  // namespace opusrt

@@ -55,4 +55,26 @@ std::vector<runtime::Tensor> run_no_cache_graph(const DecoderGraphs& graphs, con
   return graph.run(inputs.for_graph(graph), outputs);
 }
 
+StepLogits last_position_logits(runtime::Tensor& logits, int64_t rows, int64_t positions, std::vector<float>& buffer) {
+  const std::vector<int64_t> shape = logits.shape();
+  if (shape.size() != 3 || shape[0] != rows || (shape[1] != positions && shape[1] != 1))
+    throw Error("decoder: 'logits' came back with shape " + runtime::shape_to_string(shape) + ", expected [" +
+                std::to_string(rows) + ", " + std::to_string(positions) + " (or 1), vocab]");
+  const int64_t returned = shape[1], vocab = shape[2];
+  if (returned == 1 && logits.type() == runtime::ElementType::kFloat32) return {logits.data<float>(), rows, vocab};
+  buffer.resize(static_cast<size_t>(rows * vocab));
+  auto copy_last = [&](const float* all) {
+    for (int64_t row = 0; row < rows; ++row) {
+      const float* last = all + (row * returned + returned - 1) * vocab;
+      std::copy(last, last + vocab, buffer.begin() + row * vocab);
+    }
+  };
+  if (logits.type() == runtime::ElementType::kFloat32) {
+    copy_last(logits.data<float>());
+  } else {
+    copy_last(logits.to_float_vector().data());
+  }
+  return {buffer.data(), rows, vocab};
+}
+
 }  // namespace opusrt

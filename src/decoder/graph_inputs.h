@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "decoder/decoder_graphs.h"
+#include "decoder/decoder_state.h"
 #include "encoder/encoder.h"
 #include "runtime/session.h"
 
@@ -37,5 +38,12 @@ runtime::Tensor use_cache_branch(bool value);
 std::vector<runtime::Tensor> run_no_cache_graph(const DecoderGraphs& graphs, const EncoderOutput& encoder,
                                                 const runtime::Tensor& input_ids, int64_t past_length,
                                                 const std::vector<std::string>& outputs);
+
+// One row of logits per batch row, the last position's, from a decoder run over `positions`
+// positions: `logits` is [rows, positions, vocab], or [rows, 1, vocab] from a graph whose output
+// projection runs on the last position only (what `opusrt prepare` writes;
+// quantize/last_position_logits.h). A float32 run with one position is used in place; otherwise
+// the rows are copied (float16 widened) into `buffer`. Throws naming the shape when it is neither.
+StepLogits last_position_logits(runtime::Tensor& logits, int64_t rows, int64_t positions, std::vector<float>& buffer);
 
 }  // namespace opusrt

@@ -48,18 +48,8 @@ StepLogits RecomputeDecoder::run_prefixes() {
   std::vector<runtime::Tensor> outputs =
       run_no_cache_graph(graphs_, encoder_, input_ids, graphs_.placeholder_past_length(), logits_only);
 
-  const std::vector<int64_t> logits_shape = outputs[0].shape();
-  if (logits_shape.size() != 3 || logits_shape[0] != encoder_.rows || logits_shape[1] != prefix_length_)
-    throw Error("decoder: 'logits' came back with shape " + runtime::shape_to_string(logits_shape) +
-                " for a prefix of " + std::to_string(prefix_length_));
-  const int64_t vocab = logits_shape[2];
-  const std::vector<float> all = outputs[0].to_float_vector();
-  last_logits_.resize(encoder_.rows * vocab);
-  for (int64_t row = 0; row < encoder_.rows; ++row) {
-    const float* last = all.data() + (row * prefix_length_ + prefix_length_ - 1) * vocab;
-    std::copy(last, last + vocab, last_logits_.begin() + row * vocab);
-  }
-  return {last_logits_.data(), encoder_.rows, vocab};
+  logits_ = std::move(outputs[0]);
+  return last_position_logits(logits_, encoder_.rows, prefix_length_, last_logits_);
 }
 
 }  // namespace opusrt

@@ -25,6 +25,7 @@ class RecomputeDecoder final : public DecoderState {
   EncoderOutput encoder_;
   std::vector<std::vector<int64_t>> prefixes_;  // per batch row
   int64_t prefix_length_ = 0;
+  runtime::Tensor logits_;          // the last run's, read in place when it has one position
   std::vector<float> last_logits_;
 };
 

@@ -8,59 +8,12 @@
 #include <vector>
 
 #include "opusrt/error.h"
+#include "quantize/graph_scope.h"
 
 namespace opusrt::quantize {
 namespace {
 
 static_assert(std::endian::native == std::endian::little, "ONNX raw_data is little-endian; so must the host be");
-
-constexpr const char* kMicrosoftDomain = "com.microsoft";
-
-bool is_default_domain(const onnx::NodeProto& node) { return node.domain().empty() || node.domain() == "ai.onnx"; }
-
-// The subgraphs of a node (If's branches, Loop's and Scan's bodies).
-std::vector<onnx::GraphProto*> subgraphs(onnx::NodeProto& node) {
-  std::vector<onnx::GraphProto*> out;
-  for (onnx::AttributeProto& attribute : *node.mutable_attribute()) {
-    if (attribute.has_g()) out.push_back(attribute.mutable_g());
-    for (onnx::GraphProto& graph : *attribute.mutable_graphs()) out.push_back(&graph);
-  }
-  return out;
-}
-
-// One graph's names, with a link to the enclosing graph's: a subgraph reads outer values by name.
-struct Scope {
-  const Scope* parent = nullptr;
-  onnx::GraphProto* graph = nullptr;
-  std::unordered_map<std::string, onnx::TensorProto*> initializers;
-  std::unordered_set<std::string> inputs;
-  std::unordered_map<std::string, onnx::NodeProto*> producers;
-
-  Scope(const Scope* parent_scope, onnx::GraphProto& g) : parent(parent_scope), graph(&g) {
-    for (onnx::TensorProto& tensor : *g.mutable_initializer()) initializers.emplace(tensor.name(), &tensor);
-    for (const onnx::ValueInfoProto& input : g.input()) inputs.insert(input.name());
-    for (onnx::NodeProto& node : *g.mutable_node()) {
-      for (const std::string& output : node.output()) {
-        if (!output.empty()) producers.emplace(output, &node);
-      }
-    }
-  }
-};
-
-struct Definition {
-  const Scope* scope = nullptr;
-  onnx::TensorProto* initializer = nullptr;
-  onnx::NodeProto* producer = nullptr;
-};
-
-Definition lookup(const Scope* scope, const std::string& name) {
-  for (; scope != nullptr; scope = scope->parent) {
-    if (auto it = scope->producers.find(name); it != scope->producers.end()) return {scope, nullptr, it->second};
-    if (auto it = scope->initializers.find(name); it != scope->initializers.end()) return {scope, it->second, nullptr};
-    if (scope->inputs.count(name) != 0) return {scope, nullptr, nullptr};  // a graph input: not constant
-  }
-  return {};
-}
 
 bool is_float_matrix(const onnx::TensorProto& tensor) {
   return tensor.data_type() == onnx::TensorProto::FLOAT && tensor.dims_size() == 2 && tensor.dims(0) > 0 &&
@@ -126,9 +79,7 @@ struct QuantizedNames {
 class Rewriter {
  public:
   Rewriter(onnx::ModelProto& model, const RewriteSettings& settings, const std::string& label)
-      : model_(model), settings_(settings), label_(label) {
-    collect_names(model.graph());
-  }
+      : model_(model), settings_(settings), label_(label), names_(model) {}
 
   RewriteStats run() {
     Scope top(nullptr, *model_.mutable_graph());
@@ -147,28 +98,6 @@ class Rewriter {
   }
 
  private:
-  void collect_names(const onnx::GraphProto& graph) {
-    for (const onnx::TensorProto& tensor : graph.initializer()) names_.insert(tensor.name());
-    for (const onnx::ValueInfoProto& info : graph.input()) names_.insert(info.name());
-    for (const onnx::ValueInfoProto& info : graph.output()) names_.insert(info.name());
-    for (const onnx::ValueInfoProto& info : graph.value_info()) names_.insert(info.name());
-    for (const onnx::NodeProto& node : graph.node()) {
-      names_.insert(node.name());
-      for (const std::string& output : node.output()) names_.insert(output);
-      for (const onnx::AttributeProto& attribute : node.attribute()) {
-        if (attribute.has_g()) collect_names(attribute.g());
-        for (const onnx::GraphProto& subgraph : attribute.graphs()) collect_names(subgraph);
-      }
-    }
-  }
-
-  std::string unique_name(const std::string& base) {
-    std::string name = base;
-    for (int i = 1; names_.count(name) != 0; ++i) name = base + "_" + std::to_string(i);
-    names_.insert(name);
-    return name;
-  }
-
   bool skipped(const onnx::NodeProto& node, const WeightSource& source) {
     bool hit = false;
     for (const std::string& name : {node.name(), node.input(1), source.tensor->name()}) {
@@ -217,14 +146,14 @@ class Rewriter {
     names.k = weight.k;
     names.n = weight.n;
     onnx::GraphProto& owner = *source.owner;
-    names.packed = unique_name(base + "_Q" + bits);
+    names.packed = names_.unique(base + "_Q" + bits);
     add_initializer(owner, names.packed, onnx::TensorProto::UINT8, {weight.n, weight.k_blocks, weight.blob_size},
                     weight.packed.data(), weight.packed.size());
-    names.scales = unique_name(base + "_scales");
+    names.scales = names_.unique(base + "_scales");
     add_initializer(owner, names.scales, onnx::TensorProto::FLOAT, {weight.n * weight.k_blocks}, weight.scales.data(),
                     weight.scales.size() * sizeof(float));
     if (!weight.zero_points.empty()) {
-      names.zero_points = unique_name(base + "_zero_points");
+      names.zero_points = names_.unique(base + "_zero_points");
       add_initializer(owner, names.zero_points, onnx::TensorProto::UINT8, {weight.n * weight.zero_point_row_bytes},
                       weight.zero_points.data(), weight.zero_points.size());
     }
@@ -251,7 +180,7 @@ class Rewriter {
     if (!q.zero_points.empty()) node.add_input(q.zero_points);
     node.set_op_type("MatMulNBits");
     node.set_domain(kMicrosoftDomain);
-    if (!node.name().empty()) node.set_name(unique_name(node.name() + "_Q" + std::to_string(settings_.quantization.bits)));
+    if (!node.name().empty()) node.set_name(names_.unique(node.name() + "_Q" + std::to_string(settings_.quantization.bits)));
     node.clear_attribute();
     auto add_int = [&](const char* name, int64_t value) {
       onnx::AttributeProto* attribute = node.add_attribute();
@@ -314,7 +243,7 @@ class Rewriter {
   onnx::ModelProto& model_;
   const RewriteSettings& settings_;
   const std::string& label_;
-  std::unordered_set<std::string> names_;
+  ModelNames names_;
   std::map<std::pair<const void*, bool>, QuantizedNames> done_;
   std::vector<WeightSource> sources_;
   std::map<onnx::NodeProto*, onnx::GraphProto*> transposes_;  // those the rewritten MatMuls read through

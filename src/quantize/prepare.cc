@@ -7,6 +7,7 @@
 
 #include "model/model_files.h"
 #include "opusrt/error.h"
+#include "quantize/last_position_logits.h"
 #include "quantize/onnx_model_file.h"
 #include "quantize/staging_dir.h"
 #include "runtime/prepared_graph.h"
@@ -40,16 +41,24 @@ PreparedGraph prepare_graph(const fs::path& source, const PrepareOptions& option
   PreparedGraph result;
   result.source = source;
   result.output = runtime::prepared_graph_path(source);
-  if (!options.force && runtime::fresh_prepared_graph(source)) {
+  // The source's stamp, then how the copy is made: a copy made with other options is not fresh.
+  const std::string source_state = runtime::source_stamp(source);
+  const std::string stamp = source_state + "logits: " +
+                            (options.last_position_logits ? "last position" : "every position") + "\n";
+  if (!options.force && runtime::fresh_prepared_graph(source) && runtime::recorded_stamp(source) == stamp) {
     result.already_fresh = true;
     return result;
   }
-  const std::string stamp = runtime::source_stamp(source);
   const fs::path stamp_path = runtime::prepared_stamp_path(source);
   const quantize::StagingDir staging = staging_in(result.output.parent_path());
   quantize::OnnxModelFile file = quantize::read_onnx_model(source);
-  if (runtime::source_stamp(source) != stamp)
+  if (runtime::source_stamp(source) != source_state)
     throw Error(source.string() + ": changed while it was being read; run prepare again");
+  if (options.last_position_logits) {
+    const quantize::LastPositionStats sliced = quantize::slice_logits_to_last_position(file.model);
+    result.logits_sliced = sliced.graphs_sliced;
+    result.logits_left = sliced.graphs_left;
+  }
   const fs::path staged = staging.path() / source.filename();
   quantize::OnnxWriteOptions write;
   write.external_data = true;  // the point: every initializer of 1 KiB or more goes to <file>_data

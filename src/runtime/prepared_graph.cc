@@ -11,6 +11,9 @@ namespace fs = std::filesystem;
 
 namespace {
 constexpr const char* kPreparedDir = ".opusrt-prepared";
+// What a copy is made of beyond its source: a copy written by an older `opusrt prepare` (format
+// 1: external weights only) is stale, and is written again by the next prepare.
+constexpr const char* kPreparedFormat = "opusrt-prepared 2: external weights, logits of the last position\n";
 
 std::string file_stamp(const fs::path& file) {
   std::error_code ec;
@@ -30,23 +33,29 @@ fs::path prepared_stamp_path(const fs::path& graph) {
 }
 
 std::string source_stamp(const fs::path& graph) {
-  std::string stamp = file_stamp(graph);
+  std::string stamp = kPreparedFormat + file_stamp(graph);
   const fs::path data = graph.string() + "_data";
   std::error_code ec;
   if (fs::is_regular_file(data, ec)) stamp += file_stamp(data);
   return stamp;
 }
 
+std::string recorded_stamp(const fs::path& graph) {
+  std::ifstream in(prepared_stamp_path(graph), std::ios::binary);
+  if (!in) return "";
+  std::ostringstream recorded;
+  recorded << in.rdbuf();
+  return recorded.str();
+}
+
 std::optional<fs::path> fresh_prepared_graph(const fs::path& graph) {
   const fs::path copy = prepared_graph_path(graph);
   std::error_code ec;
   if (!fs::is_regular_file(copy, ec)) return std::nullopt;
-  std::ifstream in(prepared_stamp_path(graph), std::ios::binary);
-  if (!in) return std::nullopt;
-  std::ostringstream recorded;
-  recorded << in.rdbuf();
+  const std::string recorded = recorded_stamp(graph);
   try {
-    if (recorded.str() != source_stamp(graph)) return std::nullopt;
+    // What follows the source's stamp describes how the copy was made (prepare's options).
+    if (recorded.empty() || !recorded.starts_with(source_stamp(graph))) return std::nullopt;
   } catch (const Error&) {
     return std::nullopt;
   }

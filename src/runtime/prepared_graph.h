@@ -1,8 +1,10 @@
 #pragma once
 
-// A prepared copy of a graph file: the same graph, its weights moved into an external data file,
-// written by `opusrt prepare` into `.opusrt-prepared/` next to the graph, with a stamp of the
-// source file it was made from. Sessions load it in place of the source while the stamp matches.
+// A prepared copy of a graph file: the same graph, its weights moved into an external data file
+// and, in decoder graphs, the output projection run on the last position only
+// (quantize/last_position_logits.h), written by `opusrt prepare` into `.opusrt-prepared/` next to
+// the graph, with a stamp of the source file it was made from and of the copy's format. Sessions
+// load it in place of the source while the stamp matches.
 //
 //   // after `opusrt prepare --model DIR`:
 //   std::optional<fs::path> copy = fresh_prepared_graph(DIR / "decoder_model_merged.onnx");
@@ -26,10 +28,14 @@ namespace opusrt::runtime {
 std::filesystem::path prepared_graph_path(const std::filesystem::path& graph);
 // The stamp beside it: `<graph file name>.source`.
 std::filesystem::path prepared_stamp_path(const std::filesystem::path& graph);
-// What identifies the source as it is now: the size and modification time (ns) of the graph file
-// and of its `<file>_data` when it has one. Throws naming the file when it cannot be read.
+// What identifies the source as it is now: the prepared format's version, the size and
+// modification time (ns) of the graph file and of its `<file>_data` when it has one. Throws
+// naming the file when it cannot be read.
 std::string source_stamp(const std::filesystem::path& graph);
-// The prepared copy when it exists and its stamp equals source_stamp(graph); nullopt otherwise
+// The stamp file's text as `opusrt prepare` wrote it: source_stamp(graph) at the time, then a line
+// per option the copy was made with. Empty when there is none.
+std::string recorded_stamp(const std::filesystem::path& graph);
+// The prepared copy when it exists and its stamp begins with source_stamp(graph); nullopt otherwise
 // (never throws: a missing or unreadable copy means loading the source).
 std::optional<std::filesystem::path> fresh_prepared_graph(const std::filesystem::path& graph);
 

@@ -162,6 +162,12 @@ TEST_F(QuantizeCli, OutWritesACompleteModelDirectory) {
 namespace opusrt::test {
 namespace {
 
+size_t count_substrings(const std::string& text, const std::string& part) {
+  size_t count = 0;
+  for (size_t at = text.find(part); at != std::string::npos; at = text.find(part, at + part.size())) ++count;
+  return count;
+}
+
 // `opusrt prepare`: copies with external weights next to the graphs, loaded in their place by
 // every command, the same translations; up to date on a second run; bad input one clear error.
 TEST_F(QuantizeCli, PrepareWritesCopiesThatTranslateTheSame) {
@@ -170,6 +176,11 @@ TEST_F(QuantizeCli, PrepareWritesCopiesThatTranslateTheSame) {
                                               "--max-new-tokens", "12", "--output", "jsonl"};
   const Result before = run_cli(translate, input);
   ASSERT_EQ(before.exit_code, 0) << before.err;
+  // A forced prefix is prefilled in one run: the copies compute only its last position's logits.
+  std::vector<std::string> with_prefix = translate;
+  with_prefix.insert(with_prefix.end(), {"--prefix", "Open the"});
+  const Result prefixed_before = run_cli(with_prefix, input);
+  ASSERT_EQ(prefixed_before.exit_code, 0) << prefixed_before.err;
 
   const Result r = run_cli({"prepare", "--model", model_.string()});
   ASSERT_EQ(r.exit_code, 0) << r.err;
@@ -179,6 +190,9 @@ TEST_F(QuantizeCli, PrepareWritesCopiesThatTranslateTheSame) {
     EXPECT_TRUE(fs::is_regular_file(copy.string() + "_data")) << graph;
     EXPECT_NE(r.out.find((model_ / (graph + ".onnx")).string() + " -> " + copy.string()), std::string::npos) << r.out;
   }
+  // merged: both branches; decoder_model and decoder_with_past_model: one each.
+  EXPECT_NE(r.out.find("logits of the last position only in 2 graph(s)"), std::string::npos) << r.out;
+  EXPECT_EQ(count_substrings(r.out, "logits of the last position only in 1 graph(s)"), 2u) << r.out;
   const Result after = run_cli(translate, input);
   ASSERT_EQ(after.exit_code, 0) << after.err;
   auto without_timings = [](const std::string& jsonl) {
@@ -186,15 +200,25 @@ TEST_F(QuantizeCli, PrepareWritesCopiesThatTranslateTheSame) {
   };
   EXPECT_EQ(without_timings(after.out), without_timings(before.out));  // ids and scores included
   EXPECT_NE(without_timings(after.out), after.out);  // the timings were there, and only they went
+  const Result prefixed_after = run_cli(with_prefix, input);
+  ASSERT_EQ(prefixed_after.exit_code, 0) << prefixed_after.err;
+  EXPECT_EQ(without_timings(prefixed_after.out), without_timings(prefixed_before.out));
 
   const Result again = run_cli({"prepare", "--model", model_.string()});
   ASSERT_EQ(again.exit_code, 0) << again.err;
   EXPECT_EQ(std::count(again.out.begin(), again.out.end(), '\n'), 4) << again.out;
   EXPECT_NE(again.out.find("up to date"), std::string::npos) << again.out;
+  // Copies made another way are not up to date: with every position's logits they are written again.
+  const Result all_positions = run_cli({"prepare", "--model", model_.string(), "--all-position-logits"});
+  ASSERT_EQ(all_positions.exit_code, 0) << all_positions.err;
+  EXPECT_EQ(all_positions.out.find("up to date"), std::string::npos) << all_positions.out;
+  EXPECT_EQ(all_positions.out.find("logits of the last position"), std::string::npos) << all_positions.out;
+  const Result all_positions_translated = run_cli(with_prefix, input);
+  EXPECT_EQ(without_timings(all_positions_translated.out), without_timings(prefixed_before.out));
 
   const Result help = run_cli({"prepare", "--help"});
   EXPECT_EQ(help.exit_code, 0);
-  for (const char* option : {"--model", "--variant", "--force"}) EXPECT_NE(help.out.find(option), std::string::npos) << option;
+  for (const char* option : {"--model", "--variant", "--force", "--all-position-logits"}) EXPECT_NE(help.out.find(option), std::string::npos) << option;
   EXPECT_NE(run_cli({"--help"}).out.find("prepare"), std::string::npos);
 
   const Result missing = run_cli({"prepare", "--model", (dir_ / "nowhere").string()});

@@ -1,12 +1,14 @@
 // The generation layer: a forced prefix goes through the decoder in ONE prefill run whose
 // logits (and the K/V it leaves) equal feeding the prefix one step per token, in every decoder
-// mode; outputs with a prefix are identical either way; the caller-driven Generator steps,
-// reports tokens and stops rows; generate() groups rows by prefix length.
+// mode, from the source graphs and from `opusrt prepare`'s copies (whose output projection runs
+// on the last position only); outputs with a prefix are identical either way; the caller-driven
+// Generator steps, reports tokens and stops rows; generate() groups rows by prefix length.
 #include <algorithm>
 #include <cmath>
 
 #include <gtest/gtest.h>
 
+#include "cli_runner.h"
 #include "engine_harness.h"
 #include "generation/generator.h"
 #include "opusrt/error.h"
@@ -43,15 +45,53 @@ std::vector<int64_t> prefix_tokens(const Engine& engine, int64_t length, int64_t
   return ids;
 }
 
-class Prefill : public ::testing::TestWithParam<DecoderMode> {};
+// The tiny fixture with `opusrt prepare`'s copies of its fp32 graphs, made once per test process
+// in a temporary directory (removed at exit).
+const fs::path& prepared_tiny_model() {
+  struct PreparedCopy {
+    fs::path dir = fs::temp_directory_path() / ("opusrt-prepared-tiny-" + std::to_string(::getpid()));
+    PreparedCopy() {
+      fs::remove_all(dir);
+      fs::create_directories(dir);
+      for (const fs::directory_entry& entry : fs::directory_iterator(tiny_model_dir()))
+        if (entry.is_regular_file()) fs::copy_file(entry.path(), dir / entry.path().filename());
+      const Result prepared = run_cli({"prepare", "--model", dir.string()});
+      if (prepared.exit_code != 0) throw Error("opusrt prepare of the tiny fixture failed: " + prepared.err);
+    }
+    ~PreparedCopy() {
+      std::error_code ec;
+      fs::remove_all(dir, ec);
+    }
+  };
+  static const PreparedCopy copy;
+  return copy.dir;
+}
+
+struct PrefillCase {
+  DecoderMode mode;
+  bool prepared;  // graphs from `opusrt prepare`: logits of the last position only
+};
+
+class Prefill : public ::testing::TestWithParam<PrefillCase> {
+ protected:
+  Engine engine() const { return Engine(GetParam().prepared ? prepared_tiny_model() : tiny_model_dir(), GetParam().mode); }
+};
 
 TEST_P(Prefill, LogitsEqualStepByStepAtEveryPrefixLength) {
-  const Engine engine(tiny_model_dir(), GetParam());
+  const Engine engine = this->engine();
+  if (GetParam().prepared) {
+    // The copies are what runs, and they return one position of logits however many go in.
+    const runtime::Session& no_cache = engine.graphs.no_cache_graph();
+    EXPECT_EQ(no_cache.loaded_from().parent_path().filename(), ".opusrt-prepared");
+    EXPECT_EQ(no_cache.output("logits").shape.at(1).size, 1) << no_cache.output("logits").shape_string();
+  }
+  // Step by step on the source graphs: a prepared copy must compute what its source computes.
+  const Engine source(tiny_model_dir(), GetParam().mode);
   const std::vector<std::vector<int64_t>> sources = {
       engine.tokenizer.encode("Save changes to the document before closing?"), engine.tokenizer.encode("Hello world.")};
   const int64_t max_positions = engine.config.max_position_embeddings;
   for (int64_t prefix_length : {int64_t{1}, int64_t{2}, int64_t{17}, max_positions - 1}) {
-    SCOPED_TRACE("prefix of " + std::to_string(prefix_length) + " tokens, " + to_string(GetParam()));
+    SCOPED_TRACE("prefix of " + std::to_string(prefix_length) + " tokens, " + to_string(GetParam().mode));
     std::vector<int64_t> ids;  // rows x (1 + prefix_length)
     for (int64_t row = 0; row < 2; ++row) {
       ids.push_back(engine.generation.decoder_start_token_id);
@@ -65,7 +105,8 @@ TEST_P(Prefill, LogitsEqualStepByStepAtEveryPrefixLength) {
     const std::vector<float> prefilled = copy_of(one_run->prefill(ids, length));
     EXPECT_EQ(one_run->past_length(), length);
 
-    std::unique_ptr<DecoderState> stepped = start_decoding(engine.graphs, encoded());
+    std::unique_ptr<DecoderState> stepped =
+        start_decoding(source.graphs, source.encoder.run(TokenBatch::right_padded(sources, engine.generation.pad_token_id)));
     StepLogits by_steps;
     for (int64_t position = 0; position < length; ++position) {
       const int64_t column[] = {ids[position], ids[length + position]};
@@ -88,7 +129,7 @@ TEST_P(Prefill, LogitsEqualStepByStepAtEveryPrefixLength) {
 }
 
 TEST_P(Prefill, OutputsWithAPrefixAreIdenticalToFeedingItTokenByToken) {
-  const Engine engine(tiny_model_dir(), GetParam());
+  const Engine engine = this->engine();
   const std::vector<std::string> texts = fixture_inputs();
   std::vector<std::vector<int64_t>> sources;
   for (size_t i = 0; i < 6 && i < texts.size(); ++i) sources.push_back(engine.tokenizer.encode(texts[i]));
@@ -126,8 +167,13 @@ TEST_P(Prefill, OutputsWithAPrefixAreIdenticalToFeedingItTokenByToken) {
 }
 
 INSTANTIATE_TEST_SUITE_P(DecoderModes, Prefill,
-                         ::testing::Values(DecoderMode::kMerged, DecoderMode::kSplit, DecoderMode::kRecompute),
-                         [](const auto& info) { return std::string(to_string(info.param)); });
+                         ::testing::Values(PrefillCase{DecoderMode::kMerged, false}, PrefillCase{DecoderMode::kSplit, false},
+                                           PrefillCase{DecoderMode::kRecompute, false},
+                                           PrefillCase{DecoderMode::kMerged, true}, PrefillCase{DecoderMode::kSplit, true},
+                                           PrefillCase{DecoderMode::kRecompute, true}),
+                         [](const auto& info) {
+                           return std::string(to_string(info.param.mode)) + (info.param.prepared ? "_prepared" : "");
+                         });
 
 TEST(Generator, CallerDrivenStepsReportTokensAndStopRows) {
   const Engine engine(tiny_model_dir(), DecoderMode::kMerged);

@@ -75,16 +75,20 @@ struct PrepareArgs {
   std::string model;
   std::vector<std::string> variants;
   bool force = false;
+  bool all_position_logits = false;
 };
 
 int run_prepare(int argc, char** argv) {
   CLI::App app{"opusrt prepare: write a model's graphs again with their weights in external data files, which\n"
-               "ONNX Runtime maps instead of parsing: faster loads, less memory, identical results"};
+               "ONNX Runtime maps instead of parsing (faster loads, less memory), and with the decoders' output\n"
+               "projection on the last position only (a forced prefix prefills in half the time): identical translations"};
   PrepareArgs args;
   app.add_option("--model", args.model, "Model directory (Optimum or Xenova layout)")->required();
   app.add_option("--variant", args.variants, "Variants to prepare, comma-separated (default: fp32), e.g. fp32,q4")
       ->delimiter(',');
   app.add_flag("--force", args.force, "Write the copies again even when they are up to date");
+  app.add_flag("--all-position-logits", args.all_position_logits,
+               "Keep the decoders' logits for every position (only the weights move)");
   app.footer(
       "The copies go to .opusrt-prepared/ next to the graphs, with a stamp of each source file (size and\n"
       "modification time). opusrt loads a copy in place of its graph while the stamp matches; a changed\n"
@@ -97,12 +101,17 @@ int run_prepare(int argc, char** argv) {
   opusrt::PrepareOptions options;
   if (!args.variants.empty()) options.variants = args.variants;
   options.force = args.force;
+  options.last_position_logits = !args.all_position_logits;
   auto megabytes = [](uint64_t bytes) { return static_cast<double>(bytes) / 1e6; };
   for (const opusrt::PreparedGraph& graph : opusrt::prepare_model(args.model, options)) {
     if (graph.already_fresh)
       std::printf("%s: up to date (%s)\n", graph.source.c_str(), graph.output.c_str());
     else
       std::printf("%s -> %s (%.2f MB)\n", graph.source.c_str(), graph.output.c_str(), megabytes(graph.bytes));
+    if (graph.logits_sliced > 0) std::printf("  logits of the last position only in %zu graph(s)\n", graph.logits_sliced);
+    if (graph.logits_left > 0)
+      std::printf("  %zu graph(s) keep logits for every position: their output projection was not recognised\n",
+                  graph.logits_left);
   }
   return 0;
 }
