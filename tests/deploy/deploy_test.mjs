@@ -10,7 +10,8 @@
 //               script it runs present in the repository, and the runtime packages covering
 //               every shared library the built opusrt needs (readelf + dpkg -S)
 //   entrypoint  the image's entrypoint run on loopback as the container would run it (model
-//               directory), the HEALTHCHECK command against it, SIGTERM reaching opusrt through
+//               directory), the HEALTHCHECK command against it, the model prepared before it is
+//               served (and served as it is when it cannot be), SIGTERM reaching opusrt through
 //               the entrypoint's exec; a hub id with an empty offline cache fails clearly
 //
 //   node tests/deploy/deploy_test.mjs manifests|dockerfile|entrypoint --root . --opusrt build/tools/opusrt/opusrt [--model DIR]
@@ -409,12 +410,15 @@ async function checkEntrypoint() {
   if (!check(model && fs.existsSync(path.join(model, "config.json")), `--model ${model}: no model directory`)) return;
   const port = await freePort();
   const cache = fs.mkdtempSync(path.join(os.tmpdir(), "opusrt-entrypoint-"));
+  // The entrypoint prepares the model it serves: a copy, so the fixture stays as it is.
+  const served = path.join(cache, "model");
+  fs.cpSync(model, served, { recursive: true, filter: (src) => !src.includes(".opusrt-prepared") });
   const env = {
     ...process.env,  // ASAN_OPTIONS and the like under a sanitizer build
     PATH: `${path.dirname(opusrt)}:${process.env.PATH}`,
     HOME: cache,
     HF_HOME: path.join(cache, "hf"),
-    OPUSRT_MODEL: model,
+    OPUSRT_MODEL: served,
     OPUSRT_HOST: "127.0.0.1",
     OPUSRT_PORT: String(port),
     OPUSRT_DRAIN_TIMEOUT: "5",
@@ -437,11 +441,33 @@ async function checkEntrypoint() {
       check(response.status === 200 && typeof body.translatedText === "string",
             `POST /translate through the entrypoint: ${response.status} ${JSON.stringify(body)}`);
     }
+    check(fs.existsSync(path.join(served, ".opusrt-prepared", "decoder_model_merged.onnx.source")) &&
+          /logits of the last position only/.test(server.output),
+          `the entrypoint did not prepare the model:\n${server.output}`);
     // SIGTERM to the entrypoint's pid is SIGTERM to opusrt (exec): it drains and exits 0.
     server.kill("SIGTERM");
     const exit = await Promise.race([server.exited, sleep(20000).then(() => ({ code: "timeout" }))]);
     check(exit.code === 0, `after SIGTERM the entrypoint exited ${JSON.stringify(exit)}:\n${server.output}`);
     check(/SIGTERM: draining/.test(server.output), "opusrt did not see the SIGTERM (the entrypoint must exec it)");
+
+    // A model directory prepare cannot write into (here `.opusrt-prepared` is a file; a read-only
+    // mount fails the same way, but not for root) is served as it is, with a warning.
+    const unwritable = path.join(cache, "unwritable");
+    fs.cpSync(model, unwritable, { recursive: true, filter: (src) => !src.includes(".opusrt-prepared") });
+    fs.writeFileSync(path.join(unwritable, ".opusrt-prepared"), "in the way\n");
+    const port2 = await freePort();
+    const env2 = { ...env, OPUSRT_MODEL: unwritable, OPUSRT_PORT: String(port2) };
+    const plain = startEntrypoint(env2, ["--workers", "1", "--threads", "1"]);
+    let up = false;
+    for (let i = 0; i < 300 && !up && plain.exitCode === null; ++i) {
+      await sleep(100);
+      up = runHealthcheck(env2) === 0;
+    }
+    check(up, `with an unwritable model directory the server did not start:\n${plain.output}`);
+    check(/could not prepare .*serving its graphs as they are/.test(plain.output),
+          `no warning that the model could not be prepared:\n${plain.output}`);
+    plain.kill("SIGTERM");
+    await Promise.race([plain.exited, sleep(20000)]);
 
     // A hub id that is not cached, offline: a clear failure naming it, no server.
     const offline = startEntrypoint({ ...env, OPUSRT_MODEL: "opusrt-test/not-a-cached-model", HF_HUB_OFFLINE: "1" });
