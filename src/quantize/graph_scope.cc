@@ -32,6 +32,39 @@ Definition lookup(const Scope* scope, const std::string& name) {
   return {};
 }
 
+namespace {
+
+bool is_matrix_transpose(const onnx::NodeProto& node) {
+  if (node.op_type() != "Transpose" || !is_default_domain(node) || node.input_size() != 1) return false;
+  for (const onnx::AttributeProto& attribute : node.attribute()) {
+    if (attribute.name() != "perm") continue;
+    return attribute.ints_size() == 2 && attribute.ints(0) == 1 && attribute.ints(1) == 0;
+  }
+  return true;  // no perm: the axes reversed, which for a matrix is [1, 0]
+}
+
+// An initializer that is also a graph input may be overridden at run time: not a constant.
+onnx::TensorProto* constant_matrix_initializer(const Definition& def, const std::string& name) {
+  if (def.initializer == nullptr || def.scope->inputs.count(name) != 0 || def.initializer->dims_size() != 2)
+    return nullptr;
+  return def.initializer;
+}
+
+}  // namespace
+
+std::optional<ConstantMatrix> constant_matrix(const Scope* scope, const std::string& name) {
+  const Definition def = lookup(scope, name);
+  if (onnx::TensorProto* tensor = constant_matrix_initializer(def, name))
+    return ConstantMatrix{tensor, def.scope->graph, nullptr, nullptr};
+  if (def.producer != nullptr && is_matrix_transpose(*def.producer)) {
+    const std::string& input = def.producer->input(0);
+    const Definition source = lookup(def.scope, input);
+    if (onnx::TensorProto* tensor = constant_matrix_initializer(source, input))
+      return ConstantMatrix{tensor, source.scope->graph, def.producer, def.scope->graph};
+  }
+  return std::nullopt;
+}
+
 std::string ModelNames::unique(const std::string& base) {
   std::string name = base;
   for (int i = 1; names_.count(name) != 0; ++i) name = base + "_" + std::to_string(i);

@@ -9,8 +9,10 @@
 //   for (onnx::NodeProto& node : *top.graph->mutable_node())
 //     for (onnx::GraphProto* branch : subgraphs(node)) { const Scope inner(&top, *branch); ... }
 //   const Definition weight = lookup(&inner, node.input(1));  // initializer, producer or input
+//   std::optional<ConstantMatrix> w = constant_matrix(&inner, node.input(1));  // a MatMul's weight
 //   ModelNames names(model);
 //   std::string fresh = names.unique("opusrt/last_position/starts");
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <unordered_set>
@@ -46,6 +48,17 @@ struct Definition {
   onnx::NodeProto* producer = nullptr;
 };
 Definition lookup(const Scope* scope, const std::string& name);
+
+// A constant matrix as a MatMul reads it: a 2-D initializer that no run can override (not also
+// a graph input), directly or through a Transpose (perm [1, 0] or none), which is how a tied
+// output projection reads the shared embedding [vocab, d_model].
+struct ConstantMatrix {
+  onnx::TensorProto* tensor = nullptr;
+  onnx::GraphProto* owner = nullptr;            // the graph that holds the tensor
+  onnx::NodeProto* transpose = nullptr;         // null: read as stored
+  onnx::GraphProto* transpose_graph = nullptr;  // the graph that holds the Transpose
+};
+std::optional<ConstantMatrix> constant_matrix(const Scope* scope, const std::string& name);
 
 // Every name used anywhere in a model (values, nodes, initializers, in every graph), to make new
 // ones that clash with none.

@@ -41,16 +41,6 @@ bool is_position_free_constant(const Scope* scope, const std::string& name) {
   return dims && (dims->size() <= 2 || (dims->size() == 3 && (*dims)[1] == 1));
 }
 
-bool is_constant_matrix(const Scope* scope, const std::string& name) {
-  const Definition def = lookup(scope, name);
-  if (def.initializer != nullptr) return def.scope->inputs.count(name) == 0 && def.initializer->dims_size() == 2;
-  // A tied projection reads the embedding through a Transpose.
-  if (def.producer != nullptr && def.producer->op_type() == "Transpose" && is_default_domain(*def.producer) &&
-      def.producer->input_size() == 1)
-    return is_constant_matrix(def.scope, def.producer->input(0));
-  return false;
-}
-
 // The output projection and the values between it and `logits`, found by walking back from
 // `logits`; nullopt when the chain holds anything else.
 struct Projection {
@@ -71,7 +61,7 @@ std::optional<Projection> output_projection(const Scope& scope) {
     if (op == "MatMulNBits" && node.domain() == kMicrosoftDomain && node.input_size() >= 3) return found;
     if (!is_default_domain(node)) return std::nullopt;
     if (op == "MatMul" && node.input_size() == 2) {
-      if (!is_constant_matrix(&scope, node.input(1))) return std::nullopt;
+      if (!constant_matrix(&scope, node.input(1))) return std::nullopt;
       return found;
     }
     if ((op == "Identity" || op == "Cast") && node.input_size() == 1) {

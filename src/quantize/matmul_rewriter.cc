@@ -3,7 +3,6 @@
 #include <bit>
 #include <cstring>
 #include <map>
-#include <unordered_map>
 #include <unordered_set>
 #include <vector>
 
@@ -37,38 +36,13 @@ std::vector<float> float_values(const onnx::TensorProto& tensor, const std::stri
   return values;
 }
 
-// A weight as found: the float tensor, where it lives, and whether B is its transpose.
-struct WeightSource {
-  onnx::TensorProto* tensor = nullptr;
-  onnx::GraphProto* owner = nullptr;  // the graph that holds the tensor
-  onnx::NodeProto* transpose = nullptr;
-  onnx::GraphProto* transpose_graph = nullptr;
-};
-
-bool is_matrix_transpose(const onnx::NodeProto& node) {
-  if (node.op_type() != "Transpose" || !is_default_domain(node) || node.input_size() != 1) return false;
-  for (const onnx::AttributeProto& attribute : node.attribute()) {
-    if (attribute.name() != "perm") continue;
-    return attribute.ints_size() == 2 && attribute.ints(0) == 1 && attribute.ints(1) == 0;
-  }
-  return true;  // no perm: the axes reversed, which for a matrix is [1, 0]
-}
+// A weight as found: a float32 constant matrix, read as stored or through its transpose.
+using WeightSource = ConstantMatrix;
 
 std::optional<WeightSource> constant_weight(const Scope* scope, const std::string& name) {
-  const Definition def = lookup(scope, name);
-  if (def.initializer != nullptr) {
-    // An initializer that is also a graph input may be overridden at run time: not a constant.
-    if (def.scope->inputs.count(name) != 0 || !is_float_matrix(*def.initializer)) return std::nullopt;
-    return WeightSource{def.initializer, def.scope->graph, nullptr, nullptr};
-  }
-  if (def.producer != nullptr && is_matrix_transpose(*def.producer)) {
-    const Definition source = lookup(def.scope, def.producer->input(0));
-    if (source.initializer == nullptr || source.scope->inputs.count(def.producer->input(0)) != 0 ||
-        !is_float_matrix(*source.initializer))
-      return std::nullopt;
-    return WeightSource{source.initializer, source.scope->graph, def.producer, def.scope->graph};
-  }
-  return std::nullopt;
+  std::optional<ConstantMatrix> matrix = constant_matrix(scope, name);
+  if (!matrix || !is_float_matrix(*matrix->tensor)) return std::nullopt;
+  return matrix;
 }
 
 struct QuantizedNames {

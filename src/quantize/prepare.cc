@@ -45,7 +45,9 @@ PreparedGraph prepare_graph(const fs::path& source, const PrepareOptions& option
   const std::string source_state = runtime::source_stamp(source);
   const std::string stamp = source_state + "logits: " +
                             (options.last_position_logits ? "last position" : "every position") + "\n";
-  if (!options.force && runtime::fresh_prepared_graph(source) && runtime::recorded_stamp(source) == stamp) {
+  // (A recorded stamp equal to `stamp` begins with the source's: what fresh_prepared_graph asks.)
+  std::error_code ec;
+  if (!options.force && fs::is_regular_file(result.output, ec) && runtime::recorded_stamp(source) == stamp) {
     result.already_fresh = true;
     return result;
   }
@@ -74,7 +76,6 @@ PreparedGraph prepare_graph(const fs::path& source, const PrepareOptions& option
   remove_file(stamp_path);
   const fs::path staged_data = staged.string() + "_data";
   const fs::path output_data = result.output.string() + "_data";
-  std::error_code ec;
   if (fs::exists(staged_data, ec)) {
     move_into_place(staged_data, output_data);
   } else {
