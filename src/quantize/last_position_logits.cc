@@ -118,6 +118,11 @@ class Slicer {
   explicit Slicer(onnx::ModelProto& model) : model_(model), names_(model) {}
 
   LastPositionStats run() {
+    // Slice takes starts / ends / axes as inputs from opset 10; before, as attributes. Marian
+    // exports are opset 11 or newer; an older graph is counted as left rather than given a node
+    // form of its opset that nothing here tests.
+    for (const onnx::OperatorSetIdProto& opset : model_.opset_import())
+      if ((opset.domain().empty() || opset.domain() == "ai.onnx") && opset.version() < 10) slicing_ = false;
     const Scope top(nullptr, *model_.mutable_graph());
     visit(top);
     return stats_;
@@ -147,7 +152,7 @@ class Slicer {
       return branches_sliced;
     }
     const std::optional<Projection> projection = output_projection(scope);
-    if (!declares_rank_three(*output) || !projection) {
+    if (!slicing_ || !declares_rank_three(*output) || !projection) {
       ++stats_.graphs_left;
       return false;
     }
@@ -207,6 +212,7 @@ class Slicer {
   onnx::ModelProto& model_;
   ModelNames names_;
   LastPositionStats stats_;
+  bool slicing_ = true;
 };
 
 }  // namespace

@@ -20,8 +20,8 @@
 // constant 2-D weight or a com.microsoft MatMulNBits. Its activation input goes through a
 // Slice(starts -1, axis 1) first. Both kinds compute each row on its own, so the last row's
 // values are those of the full product; anything else (MatMulInteger after a dynamic
-// quantization whose scale spans every position, a Reshape, an unknown op) leaves the graph as
-// it was and is counted in `graphs_left`.
+// quantization whose scale spans every position, a Reshape, an unknown op; a model of opset 9 or
+// older, whose Slice has another form) leaves the graph as it was and is counted in `graphs_left`.
 #include <cstddef>
 
 #include "onnx/onnx_pb.h"

@@ -94,6 +94,23 @@ std::string file_list(const std::vector<GraphJob>& jobs) {
   return out;
 }
 
+// The ONNX checker on a rewritten graph. The checker linked is the system's libonnx (Debian 12:
+// 1.12, IR version 8), which refuses any newer IR version outright, and newer exporters write
+// IR 9 and 10: such a graph is checked under the newest rules the library has, its version
+// field put back after (ONNX Runtime's load in quantize_model checks it under its own).
+void check_graph(onnx::ModelProto& model, const fs::path& source) {
+  const int64_t ir_version = model.ir_version();
+  const int64_t known = static_cast<int64_t>(onnx::Version::IR_VERSION);
+  if (ir_version > known) model.set_ir_version(known);
+  try {
+    onnx::checker::check_model(model);
+  } catch (const std::exception& e) {
+    model.set_ir_version(ir_version);
+    throw Error(source.string() + ": the quantized graph fails the ONNX checker: " + e.what());
+  }
+  model.set_ir_version(ir_version);
+}
+
 // Reads, rewrites, checks and writes one graph into `dir`; the counts go to `graph`.
 QuantizedGraph quantize_graph(const GraphJob& job, const fs::path& dir, const quantize::RewriteSettings& settings,
                               std::set<std::string>& skip_names_seen) {
@@ -106,11 +123,7 @@ QuantizedGraph quantize_graph(const GraphJob& job, const fs::path& dir, const qu
   graph.weights = stats.weights;
   graph.skipped = stats.skipped;
   skip_names_seen.insert(stats.skip_names_seen.begin(), stats.skip_names_seen.end());
-  try {
-    onnx::checker::check_model(file.model);
-  } catch (const std::exception& e) {
-    throw Error(job.source.string() + ": the quantized graph fails the ONNX checker: " + e.what());
-  }
+  check_graph(file.model, job.source);
   graph.external_data = file.had_external_data || file.model.ByteSizeLong() > kInlineLimitBytes;
   graph.output = dir / job.output_name;
   quantize::OnnxWriteOptions write;

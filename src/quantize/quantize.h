@@ -13,8 +13,9 @@
 // Optimum or Xenova layout) is read with libonnx, each MatMul with a constant weight (a float32
 // initializer or a Transpose of one, in any subgraph; the output projection included) becomes
 // com.microsoft MatMulNBits in ONNX Runtime's format (quantize/block_quantizer.h), each weight
-// quantized once however many nodes share it, and the graph is checked (onnx::checker, then
-// loaded by ONNX Runtime) before anything appears at its final name. Graphs whose weights were
+// quantized once however many nodes share it, and the graph is checked (onnx::checker, under the
+// newest rules of the libonnx linked when the graph's IR version is newer; then loaded by ONNX
+// Runtime) before anything appears at its final name. Graphs whose weights were
 // in external data (`.onnx_data`) are written with external data too.
 //
 // Output: without `out`, `<graph>_<variant>.onnx` next to each fp32 graph (an existing file of

@@ -230,5 +230,39 @@ TEST_F(QuantizeCli, PrepareWritesCopiesThatTranslateTheSame) {
   EXPECT_NE(variant.err.find("q3"), std::string::npos) << variant.err;
 }
 
+// A newer exporter's graphs (opset 18, LayerNormalization nodes, IR version 10 - newer than the
+// IR version the linked libonnx's checker knows -, weights in .onnx_data files) quantize and
+// prepare like the opset-14 graphs of the same weights, and translate exactly as they do.
+TEST_F(QuantizeCli, NewerExportsQuantizeAndPrepareLikeTheirOpset14Twins) {
+  const fs::path newer = dir_ / "tiny-opset18";
+  fs::copy(fixtures_dir() / "tiny-opset18", newer);
+  ASSERT_TRUE(fs::is_regular_file(newer / "decoder_model_merged.onnx_data"));
+  const std::string input = "Hello world.\nOpen the file before you close the window.\n";
+  auto translate = [&](const fs::path& model, const std::string& variant) {
+    const Result r = run_cli({"translate", "--model", model.string(), "--variant", variant, "--beams", "2",
+                              "--max-new-tokens", "12", "--output", "jsonl"},
+                             input);
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    return std::regex_replace(r.out, std::regex(R"(,"timings_ms":\{[^}]*\})"), "");
+  };
+  for (const fs::path& model : {model_, newer}) {
+    const Result q = run_cli({"quantize", "--model", model.string()});
+    ASSERT_EQ(q.exit_code, 0) << model << ": " << q.err;
+    EXPECT_EQ(count_substrings(q.out, "(with external data)"), model == newer ? kGraphs.size() : 0u) << q.out;
+  }
+  const std::string q4 = translate(model_, "q4");
+  const std::string fp32 = translate(model_, "fp32");
+  EXPECT_EQ(translate(newer, "q4"), q4);
+  EXPECT_EQ(translate(newer, "fp32"), fp32);
+  const Result p = run_cli({"prepare", "--model", newer.string(), "--variant", "fp32,q4"});
+  ASSERT_EQ(p.exit_code, 0) << p.err;
+  // merged: both branches, of each variant
+  EXPECT_EQ(count_substrings(p.out, "logits of the last position only in 2 graph(s)"), 2u) << p.out;
+  for (const char* copy : {"decoder_model_merged.onnx", "decoder_model_merged_q4.onnx"})
+    EXPECT_TRUE(fs::is_regular_file(newer / ".opusrt-prepared" / copy)) << copy;
+  EXPECT_EQ(translate(newer, "q4"), q4);
+  EXPECT_EQ(translate(newer, "fp32"), fp32);
+}
+
 }  // namespace
 }  // namespace opusrt::test

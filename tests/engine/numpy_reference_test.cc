@@ -1,7 +1,11 @@
 // The engine against the project's own NumPy reference of the Marian forward pass and greedy
 // decoding (scripts/fixtures/marian_numpy.py) on the tiny fixture model: ids exactly, raw
 // logits of every step within 1e-4, for every input of scripts/fixtures/test_sentences.txt.
+// Also on the same weights as a newer exporter writes them (tiny-opset18: opset 18,
+// LayerNormalization nodes, IR version 10, weights in .onnx_data files): same reference.
+#include <algorithm>
 #include <cmath>
+#include <tuple>
 #include <fstream>
 
 #include <gtest/gtest.h>
@@ -38,11 +42,14 @@ TEST(NumpyReference, HasAtLeastTwentyCases) {
   EXPECT_GE(reference.json["cases"].size(), 20u);
 }
 
-class NumpyReferenceTest : public ::testing::TestWithParam<DecoderMode> {};
+// The directories of the tiny fixture's weights (under fixtures_dir()) that the tiny reference holds for.
+const char* const kSameWeights[] = {"tiny", "tiny-opset18"};
+
+class NumpyReferenceTest : public ::testing::TestWithParam<std::tuple<const char*, DecoderMode>> {};
 
 TEST_P(NumpyReferenceTest, TokenIdsAndEveryStepsLogits) {
   const Reference reference = load_reference(tiny_model_dir());
-  const Engine engine(tiny_model_dir(), GetParam());
+  const Engine engine(fixtures_dir() / std::get<0>(GetParam()), std::get<1>(GetParam()));
   const int64_t max_new_tokens = reference.json["max_new_tokens"].get<int64_t>();
   for (const auto& c : reference.json["cases"]) {
     SCOPED_TRACE("input: " + c["text"].get<std::string>());
@@ -68,12 +75,21 @@ TEST_P(NumpyReferenceTest, TokenIdsAndEveryStepsLogits) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Decoders, NumpyReferenceTest,
-                         ::testing::Values(DecoderMode::kMerged, DecoderMode::kSplit, DecoderMode::kRecompute),
-                         [](const auto& info) { return std::string(to_string(info.param)); });
+                         ::testing::Combine(::testing::ValuesIn(kSameWeights),
+                                            ::testing::Values(DecoderMode::kMerged, DecoderMode::kSplit,
+                                                              DecoderMode::kRecompute)),
+                         [](const auto& info) {
+                           std::string name = std::string(std::get<0>(info.param)) + "_" +
+                                              std::string(to_string(std::get<1>(info.param)));
+                           std::replace(name.begin(), name.end(), '-', '_');
+                           return name;
+                         });
 
-TEST(NumpyReference, EncoderChecksums) {
+class NumpyReferenceEncoderTest : public ::testing::TestWithParam<const char*> {};
+
+TEST_P(NumpyReferenceEncoderTest, Checksums) {
   const Reference reference = load_reference(tiny_model_dir());
-  const Engine engine(tiny_model_dir(), DecoderMode::kMerged);
+  const Engine engine(fixtures_dir() / GetParam(), DecoderMode::kMerged);
   for (const auto& expected : reference.json["encoder"]) {
     const auto& c = reference.json["cases"][expected["case"].get<size_t>()];
     const EncoderOutput out = engine.encode(c["source_ids"].get<std::vector<int64_t>>());
@@ -90,6 +106,12 @@ TEST(NumpyReference, EncoderChecksums) {
     for (size_t i = 0; i < first8.size(); ++i) EXPECT_NEAR(values[i], first8[i], kTolerance);
   }
 }
+
+INSTANTIATE_TEST_SUITE_P(Exports, NumpyReferenceEncoderTest, ::testing::ValuesIn(kSameWeights), [](const auto& info) {
+  std::string name = info.param;
+  std::replace(name.begin(), name.end(), '-', '_');
+  return name;
+});
 
 }  // namespace
 }  // namespace opusrt::test

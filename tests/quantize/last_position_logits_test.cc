@@ -172,6 +172,13 @@ TEST(LastPositionLogits, RecognisesOnlyPositionFreeConstantsAfterTheProjection) 
   for (int64_t row = 0; row < 2; ++row)
     for (int64_t v = 0; v < 3; ++v) EXPECT_EQ(last[row * 3 + v], full[(row * 5 + 4) * 3 + v]) << row << " " << v;
 
+  // Opset 9's Slice takes attributes: such a model is left as it was.
+  onnx::ModelProto opset9 = projection_model("Add", float_tensor("bias", {3}, {0.5f, -1.0f, 2.0f}), true);
+  for (onnx::OperatorSetIdProto& opset : *opset9.mutable_opset_import())
+    if (opset.domain().empty()) opset.set_version(9);
+  EXPECT_EQ(quantize::slice_logits_to_last_position(opset9).graphs_left, 1u);
+  EXPECT_EQ(quantize::slice_logits_to_last_position(opset9).graphs_sliced, 0u);
+
   // A constant that spans the sequence ([1, 5, 3]) differs per position: left as it was.
   onnx::ModelProto per_position = projection_model("Add", float_tensor("bias", {1, 5, 3}, random_values(15, 4)), false);
   EXPECT_EQ(quantize::slice_logits_to_last_position(per_position).graphs_left, 1u);
