@@ -130,6 +130,9 @@ struct StreamSummary {
   double laal_words = 0;              // length-adaptive average lagging of the committed text, in source words
   double ms_per_update_median = 0, ms_per_update_p95 = 0;
   double compute_ratio = 0;           // median over updates that ran the model: model ms / offline model ms
+  // The same over the non-final updates only: the prefill-based ones (a final IS an offline
+  // translation, at a ratio of about 1). 0 when no partial ran the model.
+  double compute_ratio_partials = 0;
 };
 
 class StreamMetrics {

@@ -40,7 +40,7 @@ struct StreamMetrics::Impl {
   const Translator& translator;
   TranslateOptions options;
   StreamSummary totals;
-  std::vector<double> update_ms, ratios, ne_committed, ne_displayed, laal;
+  std::vector<double> update_ms, ratios, partial_ratios, ne_committed, ne_displayed, laal;
   // The current segment.
   std::vector<std::vector<std::string>> displayed, committed;  // per update, in characters
   std::vector<size_t> committed_at_words;                       // per committed character: source words read
@@ -77,7 +77,7 @@ struct StreamMetrics::Impl {
 };
 
 StreamMetrics::StreamMetrics(const Translator& translator, TranslateOptions options)
-    : impl_(std::make_unique<Impl>(Impl{translator, std::move(options), {}, {}, {}, {}, {}, {}, {}, {}, {}})) {}
+    : impl_(std::make_unique<Impl>(Impl{translator, std::move(options), {}, {}, {}, {}, {}, {}, {}, {}, {}, {}})) {}
 StreamMetrics::~StreamMetrics() = default;
 
 void StreamMetrics::add_skipped(int64_t count) { impl_->totals.skipped_updates += count; }
@@ -101,7 +101,11 @@ void StreamMetrics::add(const IncrementalUpdate& update) {
       offline_ms = offline.timings.encoder_ms + offline.timings.decoder_ms;
       offline_text = offline.text;
     }
-    if (offline_ms > 0) m.ratios.push_back((update.timings.encoder_ms + update.timings.decoder_ms) / offline_ms);
+    if (offline_ms > 0) {
+      const double ratio = (update.timings.encoder_ms + update.timings.decoder_ms) / offline_ms;
+      m.ratios.push_back(ratio);
+      if (!update.final) m.partial_ratios.push_back(ratio);
+    }
     if (update.final && offline_text && *offline_text == update.committed) ++m.totals.finals_equal_offline;
   }
   if (update.retracted) ++m.totals.retractions;
@@ -137,6 +141,7 @@ StreamSummary StreamMetrics::summary() const {
   s.ms_per_update_median = percentile(m.update_ms, 0.5);
   s.ms_per_update_p95 = percentile(m.update_ms, 0.95);
   s.compute_ratio = percentile(m.ratios, 0.5);
+  s.compute_ratio_partials = percentile(m.partial_ratios, 0.5);
   return s;
 }
 

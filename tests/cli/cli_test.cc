@@ -424,7 +424,7 @@ TEST(CliStream, ReplayWordsFinalsEqualOfflineAndMetrics) {
     EXPECT_EQ(m["segments"], 3);
     EXPECT_EQ(m["finals_equal_offline"], m["segments"]) << m.dump();
     EXPECT_EQ(m["updates"].get<size_t>(), updates);
-    for (const char* key : {"ne_committed", "ne_displayed", "laal_words", "compute_ratio", "retractions"})
+    for (const char* key : {"ne_committed", "ne_displayed", "laal_words", "compute_ratio", "compute_ratio_partials", "retractions"})
       EXPECT_TRUE(m.contains(key)) << key;
   }
   std::filesystem::remove_all(dir);

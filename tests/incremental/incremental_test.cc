@@ -262,6 +262,32 @@ TEST(Incremental, RetractionIsReportedNotHidden) {
   (void)retracted;
 }
 
+// compute_ratio is over every update that ran the model; compute_ratio_partials leaves out the
+// finals (each an offline translation): here two finals made to look a million times slower.
+TEST(StreamMetricsTest, PartialsRatioLeavesOutTheFinals) {
+  IncrementalOptions options;
+  options.translate.num_beams = 1;
+  IncrementalSession session(tiny(), options);
+  StreamMetrics only_finals(tiny(), options.translate);
+  only_finals.add(session.push("Open the file.", true));
+  EXPECT_GT(only_finals.summary().compute_ratio, 0.0);
+  EXPECT_EQ(only_finals.summary().compute_ratio_partials, 0.0);  // no partial ran the model
+
+  StreamMetrics metrics(tiny(), options.translate);
+  const IncrementalUpdate partial = session.push("Open the", false);
+  ASSERT_TRUE(partial.model_ran);
+  metrics.add(partial);
+  for (const char* text : {"Open the file.", "Close it."}) {
+    IncrementalUpdate final = session.push(text, true);
+    final.timings.encoder_ms = 1e9;
+    metrics.add(final);
+  }
+  const StreamSummary s = metrics.summary();
+  EXPECT_GT(s.compute_ratio, 1e3);  // the median of three, two of them finals
+  EXPECT_GT(s.compute_ratio_partials, 0.0);
+  EXPECT_LT(s.compute_ratio_partials, 1e3);
+}
+
 TEST(StreamMetricsTest, CountsFinalsAndErasure) {
   IncrementalOptions options;
   options.translate.num_beams = 1;
@@ -284,6 +310,7 @@ TEST(StreamMetricsTest, CountsFinalsAndErasure) {
   EXPECT_GE(s.ne_displayed, 0.0);
   EXPECT_GE(s.ne_committed, 0.0);
   EXPECT_GT(s.compute_ratio, 0.0);
+  EXPECT_GT(s.compute_ratio_partials, 0.0);
   EXPECT_GT(s.ms_per_update_p95, 0.0);
 }
 

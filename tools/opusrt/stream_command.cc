@@ -138,7 +138,8 @@ int run_stream(const StreamArgs& args) {
                                     {"ne_displayed", s.ne_displayed},
                                     {"laal_words", s.laal_words},
                                     {"ms_per_update", {{"median", s.ms_per_update_median}, {"p95", s.ms_per_update_p95}}},
-                                    {"compute_ratio", s.compute_ratio}};
+                                    {"compute_ratio", s.compute_ratio},
+                                    {"compute_ratio_partials", s.compute_ratio_partials}};
     std::ofstream out(args.metrics);
     if (!out) throw Error(args.metrics + ": cannot write");
     out << summary.dump(2) << "\n";
