@@ -58,7 +58,13 @@ DecoderGraphs::DecoderGraphs(const ModelFiles& files, const ModelConfig& config,
         throw Error(files.onnx_dir.string() +
                     ": decoder mode 'split' needs " + graph_file("decoder_model") + " and " +
                     graph_file("decoder_with_past_model"));
-      decoder_.emplace(*files.decoder, session_config);
+      // The no-cache graph runs once per batch (the prefill): its threads sleep after it rather
+      // than spin next to the with-past graph's (runtime::SessionConfig::allow_spinning).
+      decoder_.emplace(*files.decoder, [&] {
+        runtime::SessionConfig once = session_config;
+        once.allow_spinning = false;
+        return once;
+      }());
       decoder_with_past_.emplace(*files.decoder_with_past, session_config);
       break;
     case DecoderMode::kRecompute:

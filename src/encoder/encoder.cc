@@ -31,6 +31,7 @@ EncoderOutput EncoderOutput::select_rows(std::span<const int64_t> selected) cons
 Encoder Encoder::load(const std::filesystem::path& onnx_file, runtime::SessionConfig session_config,
                       const ModelConfig& config) {
   session_config.huge_pages = false;
+  session_config.allow_spinning = false;  // run once per batch (SessionConfig::allow_spinning)
   return Encoder(runtime::Session(onnx_file, session_config), config);
 }
 

@@ -36,7 +36,9 @@ class Encoder {
   // Checks the graph's interface against config.json; throws naming the file and tensor.
   Encoder(runtime::Session session, const ModelConfig& config);
   // Loads encoder_model.onnx. Its weights are read once per batch, not once per token, so they
-  // are left on ordinary pages (huge pages cost load time and pay off only for the decoder).
+  // are left on ordinary pages (huge pages cost load time and pay off only for the decoder), and
+  // its threads sleep after the run rather than spin next to the decoder's (opusrt stream, 2
+  // threads: the first decoder steps after an encoder run took 15 ms instead of 6.7).
   static Encoder load(const std::filesystem::path& onnx_file, runtime::SessionConfig session_config,
                       const ModelConfig& config);
 

@@ -69,7 +69,7 @@ void Session::reset_run_stats() const {
 }
 
 Session::Session(const std::filesystem::path& onnx_file, const SessionConfig& config)
-    : path_(onnx_file), impl_(std::make_unique<Impl>()) {
+    : path_(onnx_file), config_(config), impl_(std::make_unique<Impl>()) {
   std::error_code ec;
   if (!std::filesystem::is_regular_file(onnx_file, ec))
     throw Error(onnx_file.string() + ": file not found");

@@ -35,6 +35,11 @@ struct IoInfo {
 struct SessionConfig {
   int intra_op_threads = 0;  // 0: ONNX Runtime's default (one per physical core)
   int inter_op_threads = 1;
+  // Intra-op workers spin a while after each parallel section instead of sleeping. Right for a
+  // graph run many times in a row (a cached decoder step); wrong for one run once per batch (the
+  // encoder, the split no-cache decoder): each session has its own pool, so that pool's workers
+  // go on spinning on the cores the next graph's workers need (on 2 cores, the first three
+  // decoder steps after an encoder run took twice as long).
   bool allow_spinning = true;
   // Back the memory the load adds (the weights) with transparent huge pages (runtime/huge_pages.h).
   bool huge_pages = true;
@@ -62,6 +67,7 @@ class Session {
   Session& operator=(Session&&) noexcept;
 
   const std::filesystem::path& path() const { return path_; }
+  const SessionConfig& config() const { return config_; }
   // The file ONNX Runtime read: path(), or its prepared copy.
   const std::filesystem::path& loaded_from() const { return loaded_from_; }
   const std::vector<IoInfo>& inputs() const { return inputs_; }
@@ -84,6 +90,7 @@ class Session {
  private:
   struct Impl;
   std::filesystem::path path_;
+  SessionConfig config_;
   std::filesystem::path loaded_from_;
   std::vector<IoInfo> inputs_;
   std::vector<IoInfo> outputs_;

@@ -87,6 +87,20 @@ TEST(KvCache, RejectsAPastThatDoesNotGrowByOne) {
   EXPECT_EQ(cache.decoder_length(), 2);
 }
 
+// Graphs run once per batch sleep after their run; the graph each step runs spins between
+// steps (runtime::SessionConfig::allow_spinning: a spinning once-per-batch pool slowed the next
+// decoder steps twofold on 2 cores).
+TEST(SessionThreads, OnlyTheGraphsRunEveryStepSpin) {
+  const Engine merged(tiny_model_dir(), DecoderMode::kMerged);
+  EXPECT_FALSE(merged.encoder.session().config().allow_spinning);
+  EXPECT_TRUE(merged.graphs.cached_graph().config().allow_spinning);
+  const Engine split(tiny_model_dir(), DecoderMode::kSplit);
+  EXPECT_FALSE(split.graphs.no_cache_graph().config().allow_spinning);
+  EXPECT_TRUE(split.graphs.cached_graph().config().allow_spinning);
+  const Engine recompute(tiny_model_dir(), DecoderMode::kRecompute);  // its no-cache graph runs every step
+  EXPECT_TRUE(recompute.graphs.no_cache_graph().config().allow_spinning);
+}
+
 TEST(ModelLayouts, XenovaLayoutTranslatesLikeOptimumLayout) {
   const Translator optimum(tiny_model_dir());
   const Translator xenova(tiny_xenova_dir());
