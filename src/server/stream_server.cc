@@ -16,6 +16,7 @@
 #include <nlohmann/json.hpp>
 
 #include "opusrt/error.h"
+#include "server/model_turns.h"
 #include "server/stream_lines.h"
 
 namespace opusrt::server {
@@ -30,6 +31,14 @@ using Clock = std::chrono::steady_clock;
 
 std::string error_line(const std::string& message) { return json_line({{"error", message}}); }
 
+size_t turns_for(const StreamServerOptions& options) {
+  if (options.concurrent_updates > 0) return options.concurrent_updates;
+  const size_t cores = std::max(1u, std::thread::hardware_concurrency());
+  // ONNX Runtime's default intra-op pool takes every core.
+  const size_t per_update = options.intra_op_threads > 0 ? static_cast<size_t>(options.intra_op_threads) : cores;
+  return std::max<size_t>(1, cores / per_update);
+}
+
 }  // namespace
 
 struct StreamServer::Impl {
@@ -40,6 +49,7 @@ struct StreamServer::Impl {
   std::atomic<bool> stopping{false};
   std::once_flag stop_once;
   mutable std::mutex mutex;
+  ModelTurns turns;
   // One per connection; `done` once its serve() has returned, so the next accept joins it (a
   // long-running server must not keep a thread per connection it ever had).
   struct Worker {
@@ -78,7 +88,7 @@ struct StreamServer::Impl {
       if (c.socket == &socket) c.last_activity = Clock::now();
   }
 
-  Impl(const Translator& t, StreamServerOptions o) : translator(t), options(std::move(o)) {}
+  Impl(const Translator& t, StreamServerOptions o) : translator(t), options(std::move(o)), turns(turns_for(options)) {}
 
   void serve(tcp::socket socket) {
     {
@@ -120,6 +130,15 @@ struct StreamServer::Impl {
     }
   }
 
+  // Latest wins: messages already here are read now, so that a stale partial is skipped.
+  static void read_waiting(websocket::stream<tcp::socket&>& ws, tcp::socket& socket, std::deque<std::string>& waiting) {
+    while (socket.available() > 0) {
+      beast::flat_buffer message;
+      ws.read(message);
+      waiting.push_back(beast::buffers_to_string(message.data()));
+    }
+  }
+
   void handle(tcp::socket& socket) {
     beast::flat_buffer buffer;
     http::request<http::string_body> request;
@@ -154,12 +173,7 @@ struct StreamServer::Impl {
         touch(socket);
         waiting.push_back(beast::buffers_to_string(message.data()));
       }
-      // Latest wins: messages already here are read now, so that a stale partial is skipped.
-      while (socket.available() > 0) {
-        beast::flat_buffer message;
-        ws.read(message);
-        waiting.push_back(beast::buffers_to_string(message.data()));
-      }
+      read_waiting(ws, socket, waiting);
       const std::string payload = std::move(waiting.front());
       waiting.pop_front();
       StreamMessage m;
@@ -175,6 +189,12 @@ struct StreamServer::Impl {
         ++skipped;  // a newer message supersedes it, or it comes too fast
         continue;
       }
+      ModelTurns::Turn turn = turns.take();
+      read_waiting(ws, socket, waiting);
+      if (!m.final && !waiting.empty()) {
+        ++skipped;  // superseded while it waited for its turn
+        continue;
+      }
       if (segment.empty()) segment = m.segment;
       std::string line;
       try {
@@ -186,6 +206,7 @@ struct StreamServer::Impl {
       } catch (const Error& e) {
         line = error_line(e.what());
       }
+      turn.release();
       if (m.final) segment.clear();
       ws.text(true);
       ws.write(asio::buffer(line));

@@ -15,7 +15,9 @@
 // Limits per connection: message size (larger: closed with code 1009), idle timeout (closed with
 // 1001), and partials per second: a non-final partial that arrives sooner than 1/rate after the
 // last translated one, or while newer messages are already waiting, is skipped (latest wins;
-// counted in "skipped"); a final is never skipped. Boost.Beast (Debian's libboost-dev) speaks
+// counted in "skipped"); a final is never skipped. Updates of all connections take turns at the
+// model (StreamServerOptions::concurrent_updates); a partial that waited for its turn while a
+// newer message arrived is skipped too. Boost.Beast (Debian's libboost-dev) speaks
 // the protocol, because cpp-httplib 0.11 has no WebSocket.
 #include <chrono>
 #include <cstddef>
@@ -33,6 +35,11 @@ struct StreamServerOptions {
   double max_partials_per_second = 20;
   std::chrono::milliseconds idle_timeout{60000};
   size_t max_connections = 64;                      // more: the handshake is refused (503)
+  // Updates that run the model at once, across all connections; the others wait their turn in
+  // arrival order (server/model_turns.h: on 2 cores one at a time held more streams). 0: as many
+  // as the machine has hardware threads for `intra_op_threads` each (at least 1).
+  size_t concurrent_updates = 0;
+  int intra_op_threads = 0;                         // the translator's (0: one per core)
   // Called with the number of open connections whenever it changes (e.g. a metrics gauge);
   // from the server's threads, under its lock: keep it quick.
   std::function<void(size_t)> on_open_connections;
