@@ -2,7 +2,8 @@
 
 namespace opusrt::quantize {
 
-bool is_default_domain(const onnx::NodeProto& node) { return node.domain().empty() || node.domain() == "ai.onnx"; }
+bool is_default_domain(std::string_view domain) { return domain.empty() || domain == "ai.onnx"; }
+bool is_default_domain(const onnx::NodeProto& node) { return is_default_domain(node.domain()); }
 
 std::vector<onnx::GraphProto*> subgraphs(onnx::NodeProto& node) {
   std::vector<onnx::GraphProto*> out;

@@ -14,6 +14,7 @@
 //   std::string fresh = names.unique("opusrt/last_position/starts");
 #include <optional>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <unordered_set>
 #include <vector>
@@ -24,6 +25,8 @@ namespace opusrt::quantize {
 
 inline constexpr const char* kMicrosoftDomain = "com.microsoft";
 
+// The ONNX operator set ("" or "ai.onnx"), of a node or of an opset import.
+bool is_default_domain(std::string_view domain);
 bool is_default_domain(const onnx::NodeProto& node);
 
 // The subgraphs of a node (If's branches, Loop's and Scan's bodies).

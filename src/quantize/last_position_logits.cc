@@ -122,7 +122,7 @@ class Slicer {
     // exports are opset 11 or newer; an older graph is counted as left rather than given a node
     // form of its opset that nothing here tests.
     for (const onnx::OperatorSetIdProto& opset : model_.opset_import())
-      if ((opset.domain().empty() || opset.domain() == "ai.onnx") && opset.version() < 10) slicing_ = false;
+      if (is_default_domain(opset.domain()) && opset.version() < 10) slicing_ = false;
     const Scope top(nullptr, *model_.mutable_graph());
     visit(top);
     return stats_;

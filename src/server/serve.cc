@@ -83,7 +83,6 @@ int serve(const ServeConfig& config, std::ostream& log) {
     StreamServerOptions stream_options;
     stream_options.incremental.translate.num_beams = 1;
     stream_options.incremental.translate.max_new_tokens = config.max_new_tokens;
-    stream_options.intra_op_threads = config.threads;  // the turns at the model follow from it
     stream_options.on_open_connections = [&metrics](size_t open) { metrics.set_live_streams(open); };
     streams.emplace(translator, stream_options);
     const int stream_port = streams->bind(config.host, config.stream_port);

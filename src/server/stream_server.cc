@@ -31,11 +31,12 @@ using Clock = std::chrono::steady_clock;
 
 std::string error_line(const std::string& message) { return json_line({{"error", message}}); }
 
-size_t turns_for(const StreamServerOptions& options) {
+size_t turns_for(const StreamServerOptions& options, const Translator& translator) {
   if (options.concurrent_updates > 0) return options.concurrent_updates;
   const size_t cores = std::max(1u, std::thread::hardware_concurrency());
   // ONNX Runtime's default intra-op pool takes every core.
-  const size_t per_update = options.intra_op_threads > 0 ? static_cast<size_t>(options.intra_op_threads) : cores;
+  const int threads = translator.model_info().intra_op_threads;
+  const size_t per_update = threads > 0 ? static_cast<size_t>(threads) : cores;
   return std::max<size_t>(1, cores / per_update);
 }
 
@@ -88,7 +89,7 @@ struct StreamServer::Impl {
       if (c.socket == &socket) c.last_activity = Clock::now();
   }
 
-  Impl(const Translator& t, StreamServerOptions o) : translator(t), options(std::move(o)), turns(turns_for(options)) {}
+  Impl(const Translator& t, StreamServerOptions o) : translator(t), options(std::move(o)), turns(turns_for(options, translator)) {}
 
   void serve(tcp::socket socket) {
     {

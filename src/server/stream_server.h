@@ -37,9 +37,8 @@ struct StreamServerOptions {
   size_t max_connections = 64;                      // more: the handshake is refused (503)
   // Updates that run the model at once, across all connections; the others wait their turn in
   // arrival order (server/model_turns.h: on 2 cores one at a time held more streams). 0: as many
-  // as the machine has hardware threads for `intra_op_threads` each (at least 1).
+  // as the machine has hardware threads for the translator's intra-op threads each (at least 1).
   size_t concurrent_updates = 0;
-  int intra_op_threads = 0;                         // the translator's (0: one per core)
   // Called with the number of open connections whenever it changes (e.g. a metrics gauge);
   // from the server's threads, under its lock: keep it quick.
   std::function<void(size_t)> on_open_connections;

@@ -44,6 +44,7 @@ struct Translator::Impl {
     check_tokenizer_against_config();
     info.directory = model_dir;
     info.decoder_mode = decoder.mode();
+    info.intra_op_threads = session_config.intra_op_threads;
     info.d_model = config.d_model;
     info.encoder_layers = config.encoder_layers;
     info.decoder_layers = config.decoder_layers;

@@ -101,6 +101,14 @@ TEST(SessionThreads, OnlyTheGraphsRunEveryStepSpin) {
   EXPECT_TRUE(recompute.graphs.no_cache_graph().config().allow_spinning);
 }
 
+// The live-speech server derives its turns at the model from the translator's thread count.
+TEST(SessionThreads, ModelInfoReportsTheConfiguredIntraOpThreads) {
+  TranslatorConfig config;
+  EXPECT_EQ(Translator(tiny_model_dir(), config).model_info().intra_op_threads, 0);
+  config.intra_op_threads = 1;
+  EXPECT_EQ(Translator(tiny_model_dir(), config).model_info().intra_op_threads, 1);
+}
+
 TEST(ModelLayouts, XenovaLayoutTranslatesLikeOptimumLayout) {
   const Translator optimum(tiny_model_dir());
   const Translator xenova(tiny_xenova_dir());
