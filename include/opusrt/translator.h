@@ -127,6 +127,7 @@ struct ModelInfo {
   int intra_op_threads = 0;                       // as configured (0: ONNX Runtime's default, one per core)
   int64_t d_model = 0, encoder_layers = 0, decoder_layers = 0, decoder_attention_heads = 0;
   int64_t vocab_size = 0, max_position_embeddings = 0;
+  int64_t decoder_vocab_size = 0;  // output ids; != vocab_size (source ids) with separate vocabs
   int64_t decoder_start_token_id = 0, eos_token_id = 0, pad_token_id = 0;
   int default_num_beams = 1;
   int64_t default_max_length = 0;

@@ -75,15 +75,19 @@ class Inspector {
           return "d_model " + std::to_string(config_->d_model) + ", " + std::to_string(config_->encoder_layers) +
                  "+" + std::to_string(config_->decoder_layers) + " layers, " +
                  std::to_string(config_->decoder_attention_heads) + " heads, vocab " +
-                 std::to_string(config_->vocab_size);
+                 std::to_string(config_->vocab_size) +
+                 (config_->decoder_vocab_size != config_->vocab_size
+                      ? " (decoder " + std::to_string(config_->decoder_vocab_size) + ")"
+                      : "");
         }))
       return std::move(report_);
     describe_graphs();
     if (!attempt("tokenizer loads and matches config.json", [&] {
           tokenizer_.emplace(files_.root);
-          if (static_cast<int64_t>(tokenizer_->vocab_size()) != config_->vocab_size)
-            throw Error("vocab.json has " + std::to_string(tokenizer_->vocab_size()) +
-                        " entries, config.json vocab_size = " + std::to_string(config_->vocab_size));
+          tokenizer_->check_sizes(config_->vocab_size, config_->decoder_vocab_size, "config.json");
+          if (config_->decoder_vocab_size != config_->vocab_size)
+            return std::to_string(tokenizer_->vocab_size()) + " source and " +
+                   std::to_string(tokenizer_->target_vocab_size()) + " target entries (separate vocabs)";
           return std::to_string(tokenizer_->vocab_size()) + " entries";
         }))
       return std::move(report_);

@@ -259,6 +259,7 @@ struct MarianTokenizer::Impl {
   Vocab vocab;                       // vocab.json
   std::optional<Vocab> target_vocab;  // target_vocab.json (separate_vocabs)
   std::string decode_vocab_name = "vocab.json";
+  std::filesystem::path dir;  // the model directory, for messages
 
   std::string eos, unk, pad;
   int64_t eos_id = 0, unk_id = 0, pad_id = 0;
@@ -488,6 +489,7 @@ MarianTokenizer::MarianTokenizer(const std::filesystem::path& model_dir) {
   impl->clean_up = bool_field(cfg, "tokenizer_config.json", "clean_up_tokenization_spaces").value_or(true);
   const bool separate_vocabs = bool_field(cfg, "tokenizer_config.json", "separate_vocabs").value_or(false);
 
+  impl->dir = model_dir;
   load_spm(impl->source_spm, model_dir / "source.spm", "source.spm");
   load_spm(impl->target_spm, model_dir / "target.spm", "target.spm");
   impl->vocab = load_vocab(model_dir / "vocab.json", "vocab.json");
@@ -584,6 +586,19 @@ int64_t MarianTokenizer::eos_id() const { return impl_->eos_id; }
 int64_t MarianTokenizer::pad_id() const { return impl_->pad_id; }
 int64_t MarianTokenizer::unk_id() const { return impl_->unk_id; }
 size_t MarianTokenizer::vocab_size() const { return impl_->vocab.piece_to_id.size(); }
+size_t MarianTokenizer::target_vocab_size() const { return impl_->decode_vocab().piece_to_id.size(); }
+
+void MarianTokenizer::check_sizes(int64_t vocab_size, int64_t decoder_vocab_size, const std::string& config_name) const {
+  if (static_cast<int64_t>(this->vocab_size()) != vocab_size)
+    throw Error((impl_->dir / "vocab.json").string() + ": has " + std::to_string(this->vocab_size()) +
+                " entries, " + config_name +
+                " vocab_size = " + std::to_string(vocab_size));
+  if (static_cast<int64_t>(target_vocab_size()) != decoder_vocab_size)
+    throw Error((impl_->dir / impl_->decode_vocab_name).string() + ": has " + std::to_string(target_vocab_size()) +
+                " entries, " +
+                config_name + " decoder_vocab_size = " + std::to_string(decoder_vocab_size) +
+                (impl_->target_vocab ? "" : " (tokenizer_config.json: separate_vocabs is false)"));
+}
 
 std::optional<int64_t> MarianTokenizer::token_id(std::string_view piece) const {
   if (auto it = impl_->added_ids.find(piece); it != impl_->added_ids.end()) return it->second;

@@ -87,6 +87,14 @@ class MarianTokenizer {
 
   // Number of entries in vocab.json (== max id + 1 for Marian's dense vocabularies).
   size_t vocab_size() const;
+  // Number of entries of the vocabulary output ids decode through: target_vocab.json with
+  // separate vocabs, else vocab.json (== vocab_size()).
+  size_t target_vocab_size() const;
+
+  // Throws naming the vocabulary file at fault when vocab.json does not have `vocab_size`
+  // entries or the decoding vocabulary does not have `decoder_vocab_size` (the sizes of the
+  // model's config, named `config_name` in the message).
+  void check_sizes(int64_t vocab_size, int64_t decoder_vocab_size, const std::string& config_name) const;
 
   // vocab.json id of a piece (or of a special token), nullopt when absent.
   std::optional<int64_t> token_id(std::string_view piece) const;

@@ -50,6 +50,7 @@ struct Translator::Impl {
     info.decoder_layers = config.decoder_layers;
     info.decoder_attention_heads = config.decoder_attention_heads;
     info.vocab_size = config.vocab_size;
+    info.decoder_vocab_size = config.decoder_vocab_size;
     info.max_position_embeddings = config.max_position_embeddings;
     info.decoder_start_token_id = generation.decoder_start_token_id;
     info.eos_token_id = generation.eos_token_id();
@@ -60,10 +61,8 @@ struct Translator::Impl {
   }
 
   void check_tokenizer_against_config() const {
+    tokenizer.check_sizes(config.vocab_size, config.decoder_vocab_size, files.config.string());
     const std::string vocab_file = (files.root / "vocab.json").string();
-    if (static_cast<int64_t>(tokenizer.vocab_size()) != config.vocab_size)
-      throw Error(vocab_file + ": has " + std::to_string(tokenizer.vocab_size()) + " entries, " +
-                  files.config.string() + " vocab_size = " + std::to_string(config.vocab_size));
     if (tokenizer.pad_id() != generation.pad_token_id)
       throw Error(vocab_file + ": <pad> has id " + std::to_string(tokenizer.pad_id()) +
                   ", the generation config's pad_token_id = " + std::to_string(generation.pad_token_id));

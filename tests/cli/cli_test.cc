@@ -398,8 +398,12 @@ TEST(CliStream, ReplayWordsFinalsEqualOfflineAndMetrics) {
     std::ofstream out(replay);
     out << "Open the file.\nSave your changes before closing the window.\n\nWhat time is it?\n";
   }
-  for (const char* beams : {"1", "4"}) {
-    const Result r = run_cli({"stream", "--model", tiny_model_dir().string(), "--replay-words", replay.string(),
+  // tiny-separate: committed ids are target-vocabulary ids the prefill feeds back to the decoder.
+  for (const auto& [model, beams] : {std::pair{tiny_model_dir(), "1"}, std::pair{tiny_model_dir(), "4"},
+                                     std::pair{fixtures_dir() / "tiny-separate", "1"},
+                                     std::pair{fixtures_dir() / "tiny-separate", "4"}}) {
+    SCOPED_TRACE(model.filename().string() + ", beams " + beams);
+    const Result r = run_cli({"stream", "--model", model.string(), "--replay-words", replay.string(),
                               "--metrics", metrics.string(), "--beams", beams, "--max-new-tokens", "30"},
                              "");
     ASSERT_EQ(r.exit_code, 0) << r.err;

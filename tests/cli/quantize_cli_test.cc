@@ -266,3 +266,26 @@ TEST_F(QuantizeCli, NewerExportsQuantizeAndPrepareLikeTheirOpset14Twins) {
 
 }  // namespace
 }  // namespace opusrt::test
+
+namespace opusrt::test {
+namespace {
+
+// Separate vocabularies: the decoder's embeddings and output projection are their own weights
+// (decoder_vocab_size rows), quantized like the shared ones; the variant translates.
+TEST_F(QuantizeCli, SeparateVocabModelsQuantizeToo) {
+  const fs::path separate = dir_ / "tiny-separate";
+  fs::copy(fixtures_dir() / "tiny-separate", separate);
+  const Result q = run_cli({"quantize", "--model", separate.string(), "--bits", "8"});
+  ASSERT_EQ(q.exit_code, 0) << q.err;
+  EXPECT_NE(q.out.find("MatMul -> MatMulNBits"), std::string::npos) << q.out;
+  for (const std::string& graph : kGraphs) EXPECT_TRUE(fs::is_regular_file(separate / (graph + "_q8.onnx"))) << graph;
+  const Result r = run_cli({"translate", "--model", separate.string(), "--variant", "q8", "--beams", "1",
+                            "--max-new-tokens", "12", "--output", "jsonl"},
+                           "Hello world.\nOpen the file.\n");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(std::count(r.out.begin(), r.out.end(), '\n'), 2);
+  EXPECT_NE(r.out.find("\"output_ids\""), std::string::npos) << r.out;
+}
+
+}  // namespace
+}  // namespace opusrt::test

@@ -25,6 +25,12 @@ class BadModel : public ::testing::Test {
   }
   void TearDown() override { fs::remove_all(dir_); }
 
+  // Starts from a copy of another fixture model than tiny.
+  void use_model(const fs::path& model) {
+    fs::remove_all(dir_);
+    fs::copy(model, dir_, fs::copy_options::recursive);
+  }
+
   void edit_json(const std::string& file, const std::function<void(nlohmann::json&)>& edit) {
     nlohmann::json json;
     {
@@ -114,6 +120,30 @@ TEST_F(BadModel, ConfigFieldOfTheWrongType) {
 TEST_F(BadModel, VocabSizeDiffersFromConfig) {
   edit_json("vocab.json", [](nlohmann::json& j) { j["extra_piece_not_in_config"] = j.size(); });
   expect_load_error({"vocab.json", "config.json", "vocab_size"});
+}
+
+TEST_F(BadModel, TargetVocabSizeDiffersFromConfig) {
+  use_model(fixtures_dir() / "tiny-separate");
+  edit_json("target_vocab.json", [](nlohmann::json& j) { j["extra_piece_not_in_config"] = j.size(); });
+  expect_load_error({"target_vocab.json", "config.json", "decoder_vocab_size"});
+}
+
+TEST_F(BadModel, SeparateVocabsWithoutTheTargetVocab) {
+  use_model(fixtures_dir() / "tiny-separate");
+  fs::remove(dir_ / "target_vocab.json");
+  expect_load_error({"target_vocab.json"});
+}
+
+TEST_F(BadModel, SharedVocabForADecoderWithItsOwnVocabSize) {
+  use_model(fixtures_dir() / "tiny-separate");
+  edit_json("tokenizer_config.json", [](nlohmann::json& j) { j["separate_vocabs"] = false; });
+  expect_load_error({"vocab.json", "decoder_vocab_size", "separate_vocabs is false"});
+}
+
+TEST_F(BadModel, ConfigDecoderVocabSizeDiffersFromGraph) {
+  use_model(fixtures_dir() / "tiny-separate");
+  edit_json("config.json", [](nlohmann::json& j) { j["decoder_vocab_size"] = j["decoder_vocab_size"].get<int>() - 2; });
+  expect_load_error({"logits", "vocab_size"});
 }
 
 TEST_F(BadModel, ConfigVocabSizeDiffersFromGraph) {

@@ -3,6 +3,8 @@
 // logits of every step within 1e-4, for every input of scripts/fixtures/test_sentences.txt.
 // Also on the same weights as a newer exporter writes them (tiny-opset18: opset 18,
 // LayerNormalization nodes, IR version 10, weights in .onnx_data files): same reference.
+// And on tiny-separate (separate source and target vocabularies and embeddings, the decoder's
+// vocabulary twice the encoder's): its own reference.
 #include <algorithm>
 #include <cmath>
 #include <tuple>
@@ -42,14 +44,33 @@ TEST(NumpyReference, HasAtLeastTwentyCases) {
   EXPECT_GE(reference.json["cases"].size(), 20u);
 }
 
-// The directories of the tiny fixture's weights (under fixtures_dir()) that the tiny reference holds for.
-const char* const kSameWeights[] = {"tiny", "tiny-opset18"};
+// tiny-separate's outputs really use the decoder's own vocabulary: ids beyond the encoder's.
+TEST(NumpyReference, SeparateVocabsOutputIdsBeyondTheSourceVocab) {
+  const Reference reference = load_reference(fixtures_dir() / "tiny-separate");
+  const Translator translator(fixtures_dir() / "tiny-separate");
+  const ModelInfo& info = translator.model_info();
+  ASSERT_GT(info.decoder_vocab_size, info.vocab_size);
+  EXPECT_EQ(reference.json["vocab_size"].get<int64_t>(), info.decoder_vocab_size);
+  size_t beyond = 0;
+  for (const auto& c : reference.json["cases"])
+    for (int64_t id : c["greedy"]["output_ids"].get<std::vector<int64_t>>()) beyond += id >= info.vocab_size;
+  EXPECT_GT(beyond, 5u);
+}
 
-class NumpyReferenceTest : public ::testing::TestWithParam<std::tuple<const char*, DecoderMode>> {};
+// Model directories under fixtures_dir(), each with the directory of the reference it holds
+// for: tiny-opset18 has tiny's weights.
+struct FixtureModel {
+  const char* dir;
+  const char* reference_dir;
+};
+const FixtureModel kModels[] = {{"tiny", "tiny"}, {"tiny-opset18", "tiny"}, {"tiny-separate", "tiny-separate"}};
+
+class NumpyReferenceTest : public ::testing::TestWithParam<std::tuple<FixtureModel, DecoderMode>> {};
 
 TEST_P(NumpyReferenceTest, TokenIdsAndEveryStepsLogits) {
-  const Reference reference = load_reference(tiny_model_dir());
-  const Engine engine(fixtures_dir() / std::get<0>(GetParam()), std::get<1>(GetParam()));
+  const FixtureModel model = std::get<0>(GetParam());
+  const Reference reference = load_reference(fixtures_dir() / model.reference_dir);
+  const Engine engine(fixtures_dir() / model.dir, std::get<1>(GetParam()));
   const int64_t max_new_tokens = reference.json["max_new_tokens"].get<int64_t>();
   for (const auto& c : reference.json["cases"]) {
     SCOPED_TRACE("input: " + c["text"].get<std::string>());
@@ -75,21 +96,21 @@ TEST_P(NumpyReferenceTest, TokenIdsAndEveryStepsLogits) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Decoders, NumpyReferenceTest,
-                         ::testing::Combine(::testing::ValuesIn(kSameWeights),
+                         ::testing::Combine(::testing::ValuesIn(kModels),
                                             ::testing::Values(DecoderMode::kMerged, DecoderMode::kSplit,
                                                               DecoderMode::kRecompute)),
                          [](const auto& info) {
-                           std::string name = std::string(std::get<0>(info.param)) + "_" +
+                           std::string name = std::string(std::get<0>(info.param).dir) + "_" +
                                               std::string(to_string(std::get<1>(info.param)));
                            std::replace(name.begin(), name.end(), '-', '_');
                            return name;
                          });
 
-class NumpyReferenceEncoderTest : public ::testing::TestWithParam<const char*> {};
+class NumpyReferenceEncoderTest : public ::testing::TestWithParam<FixtureModel> {};
 
 TEST_P(NumpyReferenceEncoderTest, Checksums) {
-  const Reference reference = load_reference(tiny_model_dir());
-  const Engine engine(fixtures_dir() / GetParam(), DecoderMode::kMerged);
+  const Reference reference = load_reference(fixtures_dir() / GetParam().reference_dir);
+  const Engine engine(fixtures_dir() / GetParam().dir, DecoderMode::kMerged);
   for (const auto& expected : reference.json["encoder"]) {
     const auto& c = reference.json["cases"][expected["case"].get<size_t>()];
     const EncoderOutput out = engine.encode(c["source_ids"].get<std::vector<int64_t>>());
@@ -107,8 +128,8 @@ TEST_P(NumpyReferenceEncoderTest, Checksums) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(Exports, NumpyReferenceEncoderTest, ::testing::ValuesIn(kSameWeights), [](const auto& info) {
-  std::string name = info.param;
+INSTANTIATE_TEST_SUITE_P(Exports, NumpyReferenceEncoderTest, ::testing::ValuesIn(kModels), [](const auto& info) {
+  std::string name = info.param.dir;
   std::replace(name.begin(), name.end(), '-', '_');
   return name;
 });

@@ -4,7 +4,9 @@
 // {0.6,1,1.5} x early_stopping {true,false,never}, n-best lists, each processor on its own
 // (greedy and beam), a forced target prefix given as generate(decoder_input_ids=[[start] +
 // prefix]) (greedy and beam: the prefix is not scored, max/min_new_tokens count after it), and
-// warped sampling distributions.
+// warped sampling distributions. The same on tiny-separate (separate source and target
+// vocabularies), from its own search_reference.json.
+#include <algorithm>
 #include <fstream>
 #include <set>
 
@@ -21,14 +23,26 @@ namespace {
 
 constexpr double kTolerance = 1e-4;
 
-const nlohmann::json& search_reference() {
-  static const nlohmann::json reference = [] {
-    std::ifstream in(tiny_model_dir() / "search_reference.json");
-    EXPECT_TRUE(in) << "missing search_reference.json";
-    return nlohmann::json::parse(in);
-  }();
-  return reference;
+nlohmann::json read_search_reference(const std::filesystem::path& model_dir) {
+  std::ifstream in(model_dir / "search_reference.json");
+  EXPECT_TRUE(in) << "missing " << (model_dir / "search_reference.json");
+  return nlohmann::json::parse(in);
 }
+
+// Fixture model directories (under fixtures_dir()) with their own search_reference.json.
+const char* const kModels[] = {"tiny", "tiny-separate"};
+
+class NumpySearchReference : public ::testing::TestWithParam<const char*> {
+ protected:
+  std::filesystem::path model_dir() const { return fixtures_dir() / GetParam(); }
+  const nlohmann::json& search_reference() {
+    if (reference_.is_null()) reference_ = read_search_reference(model_dir());
+    return reference_;
+  }
+
+ private:
+  nlohmann::json reference_;
+};
 
 bool fragile(const nlohmann::json& c) { return c.value("min_margin", 1.0) < kTolerance; }
 
@@ -50,7 +64,7 @@ TranslateOptions options_from(const nlohmann::json& params) {
   return options;
 }
 
-TEST(NumpySearchReference, CoversTheGrid) {
+TEST_P(NumpySearchReference, CoversTheGrid) {
   const nlohmann::json& reference = search_reference();
   std::set<std::tuple<int, double, std::string>> grid;
   std::set<std::string> processors;
@@ -67,8 +81,8 @@ TEST(NumpySearchReference, CoversTheGrid) {
 }
 
 // Every beam and greedy case: output ids, score, and the n-best rows.
-TEST(NumpySearchReference, BeamAndGreedyCasesMatch) {
-  const Translator translator(tiny_model_dir());
+TEST_P(NumpySearchReference, BeamAndGreedyCasesMatch) {
+  const Translator translator(model_dir());
   const int64_t pad = translator.model_info().pad_token_id;
   size_t checked = 0, processor_cases_that_differ = 0;
   for (const auto& c : search_reference()["cases"]) {
@@ -104,8 +118,8 @@ TEST(NumpySearchReference, BeamAndGreedyCasesMatch) {
 }
 
 // The warped distributions a sampler draws from: processors, temperature, top-k, top-p.
-TEST(NumpySearchReference, SamplingDistributionsMatch) {
-  const Engine engine(tiny_model_dir(), DecoderMode::kMerged);
+TEST_P(NumpySearchReference, SamplingDistributionsMatch) {
+  const Engine engine(model_dir(), DecoderMode::kMerged);
   size_t checked = 0;
   for (const auto& c : search_reference()["cases"]) {
     if (c["kind"] != "sampling_distribution") continue;
@@ -138,6 +152,12 @@ TEST(NumpySearchReference, SamplingDistributionsMatch) {
   }
   EXPECT_GE(checked, 15u);
 }
+
+INSTANTIATE_TEST_SUITE_P(Models, NumpySearchReference, ::testing::ValuesIn(kModels), [](const auto& info) {
+  std::string name = info.param;
+  std::replace(name.begin(), name.end(), '-', '_');
+  return name;
+});
 
 }  // namespace
 }  // namespace opusrt::test

@@ -150,6 +150,58 @@ TEST(MarianTokenizer, TinyFixtureCases) {
   run_cases_file(test::tiny_model_dir(), test::fixtures_dir() / "tokenizer_cases_tiny.json");
 }
 
+// A model with separate vocabularies: source ids through vocab.json, output ids through
+// target_vocab.json (which has twice as many entries, <pad> among them, not last).
+TEST(MarianTokenizer, SeparateVocabsFixtureCases) {
+  run_cases_file(test::fixtures_dir() / "tiny-separate", test::fixtures_dir() / "tokenizer_cases_tiny-separate.json");
+}
+
+TEST(MarianTokenizer, SeparateVocabsTargetSideUsesTheTargetVocab) {
+  const fs::path dir = test::fixtures_dir() / "tiny-separate";
+  const MarianTokenizer tok(dir);
+  const json target_vocab = load_json(dir / "target_vocab.json");
+  EXPECT_EQ(tok.target_vocab_size(), target_vocab.size());
+  EXPECT_GT(tok.target_vocab_size(), tok.vocab_size());
+  EXPECT_EQ(target_vocab.at("<pad>").get<int64_t>(), tok.pad_id());
+  // A forced target prefix is target.spm pieces in target_vocab.json ids: it decodes back to
+  // the text (these have nothing NFKC changes), and some of its ids do not exist on the source side.
+  size_t beyond_source = 0;
+  for (const std::string text : {"你好世界。", "大家早上好。", "今天天气很好。"}) {
+    const std::vector<int64_t> ids = tok.encode_target(text);
+    EXPECT_EQ(tok.decode(ids), text);
+    for (int64_t id : ids) beyond_source += id >= static_cast<int64_t>(tok.vocab_size());
+  }
+  EXPECT_GT(beyond_source, 0u);
+}
+
+TEST(MarianTokenizer, CheckSizesNamesTheVocabularyAtFault) {
+  const fs::path separate = test::fixtures_dir() / "tiny-separate";
+  const MarianTokenizer tok(separate);
+  const auto source = static_cast<int64_t>(tok.vocab_size()), target = static_cast<int64_t>(tok.target_vocab_size());
+  EXPECT_NO_THROW(tok.check_sizes(source, target, "config.json"));
+  const auto message_of = [](const auto& call) -> std::string {
+    try {
+      call();
+    } catch (const Error& e) {
+      return e.what();
+    }
+    return "(no error)";
+  };
+  EXPECT_NE(message_of([&] { tok.check_sizes(source + 1, target, "config.json"); }).find("vocab.json: has"),
+            std::string::npos);
+  const std::string wrong_target = message_of([&] { tok.check_sizes(source, target - 1, "config.json"); });
+  EXPECT_NE(wrong_target.find((separate / "target_vocab.json").string() + ": has " + std::to_string(target)),
+            std::string::npos)
+      << wrong_target;
+  EXPECT_NE(wrong_target.find("decoder_vocab_size = " + std::to_string(target - 1)), std::string::npos);
+  // A shared vocab must have the decoder's size too; the message says the vocab is shared.
+  const MarianTokenizer shared(test::tiny_model_dir());
+  const auto size = static_cast<int64_t>(shared.vocab_size());
+  EXPECT_EQ(shared.target_vocab_size(), shared.vocab_size());
+  EXPECT_NE(message_of([&] { shared.check_sizes(size, size + 5, "config.json"); }).find("separate_vocabs is false"),
+            std::string::npos);
+}
+
 TEST(MarianTokenizer, SharedModelCases) {
   OPUSRT_REQUIRE_SHARED_MODEL(model);
   const fs::path cases = test::fixtures_dir() / "tokenizer_cases_shared.json";
