@@ -132,6 +132,9 @@ struct ModelInfo {
   int default_num_beams = 1;
   int64_t default_max_length = 0;
   std::vector<std::string> language_tokens;  // ">>cmn_Hans<<", ...
+  // What a user should know about this export, one sentence each (e.g. that it has no KV cache
+  // and decodes slowly); the CLI and the server print them when they load the model.
+  std::vector<std::string> warnings;
 };
 
 class Translator {

@@ -46,7 +46,14 @@ DecoderGraphs::DecoderGraphs(const ModelFiles& files, const ModelConfig& config,
   auto graph_file = [&](const std::string& stem) {
     return files.variant.empty() ? stem + ".onnx" : stem + "_" + files.variant + ".onnx";
   };
-  if (mode_ == DecoderMode::kAuto) mode_ = files.decoder_merged ? DecoderMode::kMerged : DecoderMode::kSplit;
+  if (mode_ == DecoderMode::kAuto) {
+    // Without a graph that takes a past (an export without past, Optimum's
+    // `--task text2text-generation`), every step reruns decoder_model.onnx over the prefix.
+    mode_ = files.decoder_merged                             ? DecoderMode::kMerged
+            : files.decoder && files.decoder_with_past       ? DecoderMode::kSplit
+            : files.decoder                                  ? DecoderMode::kRecompute
+                                                             : DecoderMode::kMerged;  // throws below, naming it
+  }
   switch (mode_) {
     case DecoderMode::kMerged:
       if (!files.decoder_merged)
@@ -69,6 +76,9 @@ DecoderGraphs::DecoderGraphs(const ModelFiles& files, const ModelConfig& config,
       break;
     case DecoderMode::kRecompute:
       // The oracle reruns the no-cache graph; prefer the plain one, which has no If to dispatch.
+      if (!files.decoder && !files.decoder_merged)
+        throw Error(files.onnx_dir.string() + ": decoder mode 'recompute' needs " + graph_file("decoder_model") +
+                    " or " + graph_file("decoder_model_merged"));
       if (files.decoder) {
         decoder_.emplace(*files.decoder, session_config);
       } else {
@@ -93,6 +103,7 @@ DecoderGraphs::DecoderGraphs(const ModelFiles& files, const ModelConfig& config,
   if (decoder_) check_interface(*decoder_, false, true, true, config);
   if (decoder_with_past_) check_interface(*decoder_with_past_, true, false, false, config);
 
+  if (logits_only_) return;  // no K/V to name or type
   kv_type_ = no_cache_graph().output(names_.front().present_decoder_key).type;
   no_cache_outputs_ = {"logits"};
   cached_outputs_ = {"logits"};
@@ -110,11 +121,15 @@ void DecoderGraphs::check_interface(const runtime::Session& session, bool has_pa
   std::set<int64_t> graph_layers;
   for (const runtime::IoInfo& output : session.outputs())
     if (const auto layer = present_decoder_key_layer(output.name)) graph_layers.insert(*layer);
-  if (static_cast<int64_t>(graph_layers.size()) != config.decoder_layers ||
-      (!graph_layers.empty() && *graph_layers.rbegin() != config.decoder_layers - 1))
+  // An export without past: logits only. Only the recompute mode can run it.
+  const bool logits_only = graph_layers.empty() && !has_past_inputs && mode_ == DecoderMode::kRecompute;
+  if (logits_only) logits_only_ = true;
+  if (!logits_only && (static_cast<int64_t>(graph_layers.size()) != config.decoder_layers ||
+                       (!graph_layers.empty() && *graph_layers.rbegin() != config.decoder_layers - 1)))
     throw Error(file + ": the graph has " + std::to_string(graph_layers.size()) +
                 " decoder layers (present.*.decoder.key outputs), config.json decoder_layers = " +
-                std::to_string(config.decoder_layers));
+                std::to_string(config.decoder_layers) +
+                (graph_layers.empty() ? " (an export without past runs in decoder mode 'recompute' only)" : ""));
 
   expect_type(session, session.input("input_ids"), runtime::ElementType::kInt64);
   expect_type(session, session.input("encoder_attention_mask"), runtime::ElementType::kInt64);
@@ -129,6 +144,7 @@ void DecoderGraphs::check_interface(const runtime::Session& session, bool has_pa
     throw Error(file + ": 'logits' has shape " + logits.shape_string() + ", expected [batch, sequence, vocab]");
   expect_dim(session, logits, 2, config.decoder_vocab_size, "vocab_size");
 
+  if (logits_only) return;
   for (const LayerKvNames& layer : names_) {
     std::vector<const runtime::IoInfo*> kv = {&session.output(layer.present_decoder_key),
                                               &session.output(layer.present_decoder_value)};

@@ -23,7 +23,8 @@ struct LayerKvNames {
 
 class DecoderGraphs {
  public:
-  // Loads the graphs `mode` needs (kAuto resolves to kMerged or kSplit); throws naming the file.
+  // Loads the graphs `mode` needs (kAuto resolves to kMerged, else kSplit, else kRecompute when
+  // decoder_model.onnx is the only decoder graph); throws naming the file.
   DecoderGraphs(const ModelFiles& files, const ModelConfig& config, const runtime::SessionConfig& session_config,
                 DecoderMode mode);
 
@@ -39,6 +40,8 @@ class DecoderGraphs {
   // Steps >= 1 with a cache: merged, or decoder_with_past_model.onnx.
   const runtime::Session& cached_graph() const;
   bool no_cache_graph_is_merged() const { return merged_.has_value(); }
+  // The no-cache graph returns logits only (an export without past): recompute mode, no K/V.
+  bool logits_only() const { return logits_only_; }
 
   // The element type the graph declares for past/present K/V (float32, or float16 in _fp16).
   runtime::ElementType kv_type() const { return kv_type_; }
@@ -63,6 +66,7 @@ class DecoderGraphs {
   std::vector<LayerKvNames> names_;
   int64_t heads_ = 0, head_size_ = 0, vocab_size_ = 0;
   runtime::ElementType kv_type_ = runtime::ElementType::kFloat32;
+  bool logits_only_ = false;
   mutable std::atomic<int64_t> placeholder_past_length_{0};
   std::vector<std::string> no_cache_outputs_, cached_outputs_;
 };

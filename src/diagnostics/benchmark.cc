@@ -143,6 +143,11 @@ class Bench {
     tokenizer_.emplace(files_.root);
     encoder_.emplace(Encoder::load(files_.encoder, session_config_, model_));
     cached_.emplace(files_, model_, session_config_, config.decoder);
+    if (cached_->mode() == DecoderMode::kRecompute)
+      throw Error(files_.onnx_dir.string() + ": the bench measures decoding with a KV cache and needs " +
+                  "decoder_model_merged.onnx or decoder_with_past_model.onnx" +
+                  (cached_->logits_only() ? " (this export has no past: decoder_model.onnx returns logits only)"
+                                          : " (decoder mode 'recompute' was asked)"));
     load_ms_ = seconds_since(start) * 1000;
     for (const std::string& token : tokenizer_->language_tokens())
       if (auto id = tokenizer_->token_id(token)) excluded_.insert(*id);

@@ -953,16 +953,20 @@ fs::path download_model(const Settings& s, bool cache_fallback) {
     const std::string decoder = graph_dir + hub::graph_file("decoder_model", s.variant);
     const std::string with_past = graph_dir + hub::graph_file("decoder_with_past_model", s.variant);
     FileMeta decoder_meta = session.head(decoder);
-    FileMeta with_past_meta = session.head(with_past);
-    if (!decoder_meta.exists || !with_past_meta.exists) {
-      session.absent(!decoder_meta.exists ? decoder_meta : with_past_meta,
-                     s.label() + ": the repository has no decoder: need " + merged + ", or " + decoder + " and " +
-                         with_past + " (missing: " + (decoder_meta.exists ? with_past : decoder) + ")");
+    if (!decoder_meta.exists) {
+      session.absent(decoder_meta, s.label() + ": the repository has no decoder: need " + merged + ", or " + decoder +
+                                       " (with " + with_past + " for the KV cache)");
     }
     graphs.push_back(decoder);
     files.emplace_back(decoder, std::move(decoder_meta));
-    graphs.push_back(with_past);
-    files.emplace_back(with_past, std::move(with_past_meta));
+    // Without it the repository is an export without past: decoder_model alone, run in recompute mode.
+    FileMeta with_past_meta = session.head(with_past);
+    if (with_past_meta.exists) {
+      graphs.push_back(with_past);
+      files.emplace_back(with_past, std::move(with_past_meta));
+    } else {
+      absent.emplace_back(with_past, with_past_meta);
+    }
   }
 
   // External weights: as many files as config.json counts (transformers.js), all required; when

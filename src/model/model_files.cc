@@ -72,10 +72,12 @@ ModelFiles ModelFiles::find(const std::filesystem::path& model_dir, const std::s
   files.decoder_merged = existing(files.onnx_dir / graph_name("decoder_model_merged", variant));
   files.decoder = existing(files.onnx_dir / graph_name("decoder_model", variant));
   files.decoder_with_past = existing(files.onnx_dir / graph_name("decoder_with_past_model", variant));
-  if (!files.decoder_merged && !(files.decoder && files.decoder_with_past)) {
+  // decoder_model.onnx alone is an export without past (no KV cache): the decoder graphs run it in
+  // recompute mode.
+  if (!files.decoder_merged && !files.decoder) {
     throw Error(files.onnx_dir.string() + ": no decoder: need " + graph_name("decoder_model_merged", variant) +
-                ", or " + graph_name("decoder_model", variant) + " and " +
-                graph_name("decoder_with_past_model", variant));
+                ", or " + graph_name("decoder_model", variant) + " (with " +
+                graph_name("decoder_with_past_model", variant) + " for the KV cache)");
   }
 
   auto config = existing(model_dir / "config.json");

@@ -64,6 +64,7 @@ int serve(const ServeConfig& config, std::ostream& log) {
   translator_config.decoder = config.decoder;
   translator_config.intra_op_threads = config.threads;
   const Translator translator(config.model, translator_config);
+  for (const std::string& warning : translator.model_info().warnings) log << "opusrt serve: warning: " << warning << std::endl;
   http_options.default_num_beams = translator.model_info().default_num_beams;
   const LanguageMap languages = LanguageMap::for_model(translator.model_info());
 

@@ -58,6 +58,12 @@ struct Translator::Impl {
     info.default_num_beams = generation.num_beams;
     info.default_max_length = generation.max_length;
     info.language_tokens = tokenizer.language_tokens();
+    if (decoder.logits_only())
+      info.warnings.push_back(
+          (files.onnx_dir / files.decoder->filename()).string() +
+          " returns logits only (an export without past, no decoder_with_past_model.onnx): every step reruns the "
+          "decoder over the whole prefix, several times slower than with a KV cache; export with optimum-cli "
+          "--task text2text-generation-with-past for one");
   }
 
   void check_tokenizer_against_config() const {

@@ -81,5 +81,18 @@ TEST(Benchmark, RejectsBadSettings) {
   EXPECT_THROW(run_benchmark(config), Error);
 }
 
+// The bench measures cached decoding: an export without past is refused, saying why.
+TEST(Benchmark, ExportWithoutPastIsRefusedNamingWhy) {
+  BenchmarkConfig config;
+  config.model_dir = fixtures_dir() / "tiny-nopast";
+  try {
+    run_benchmark(config);
+    ADD_FAILURE() << "the bench ran";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("decoder_with_past_model.onnx"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("no past"), std::string::npos) << e.what();
+  }
+}
+
 }  // namespace
 }  // namespace opusrt::test

@@ -401,7 +401,8 @@ TEST(CliStream, ReplayWordsFinalsEqualOfflineAndMetrics) {
   // tiny-separate: committed ids are target-vocabulary ids the prefill feeds back to the decoder.
   for (const auto& [model, beams] : {std::pair{tiny_model_dir(), "1"}, std::pair{tiny_model_dir(), "4"},
                                      std::pair{fixtures_dir() / "tiny-separate", "1"},
-                                     std::pair{fixtures_dir() / "tiny-separate", "4"}}) {
+                                     std::pair{fixtures_dir() / "tiny-separate", "4"},
+                                     std::pair{fixtures_dir() / "tiny-nopast", "1"}}) {
     SCOPED_TRACE(model.filename().string() + ", beams " + beams);
     const Result r = run_cli({"stream", "--model", model.string(), "--replay-words", replay.string(),
                               "--metrics", metrics.string(), "--beams", beams, "--max-new-tokens", "30"},
@@ -432,6 +433,19 @@ TEST(CliStream, ReplayWordsFinalsEqualOfflineAndMetrics) {
       EXPECT_TRUE(m.contains(key)) << key;
   }
   std::filesystem::remove_all(dir);
+}
+
+// An export without past translates (recompute mode) and says on stderr why it is slow.
+TEST(CliStream, ExportWithoutPastWarnsOnStderr) {
+  const Result r = run_cli({"translate", "--model", (fixtures_dir() / "tiny-nopast").string(), "--max-new-tokens", "8"},
+                           "Open the file.\n");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(std::count(r.out.begin(), r.out.end(), '\n'), 1);
+  EXPECT_NE(r.err.find("opusrt: warning: "), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("text2text-generation-with-past"), std::string::npos) << r.err;
+  const Result quiet = run_cli({"translate", "--model", tiny_model_dir().string(), "--max-new-tokens", "8"},
+                               "Open the file.\n");
+  EXPECT_EQ(quiet.err.find("warning"), std::string::npos) << quiet.err;
 }
 
 TEST(CliStream, BadInputLinesAreClearErrors) {

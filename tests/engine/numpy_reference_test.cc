@@ -57,13 +57,70 @@ TEST(NumpyReference, SeparateVocabsOutputIdsBeyondTheSourceVocab) {
   EXPECT_GT(beyond, 5u);
 }
 
+// An export without past (Optimum's --task text2text-generation: decoder_model.onnx with logits
+// only): auto mode runs it by recompute, says so in ModelInfo::warnings, and translates exactly
+// like the same weights with a KV cache, greedy and beam; the cached modes are clear errors.
+TEST(NumpyReference, ExportWithoutPastTranslatesInRecomputeMode) {
+  const std::filesystem::path nopast = fixtures_dir() / "tiny-nopast";
+  ASSERT_FALSE(std::filesystem::exists(nopast / "decoder_with_past_model.onnx"));
+  const Translator translator(nopast), cached(tiny_model_dir());
+  const ModelInfo& info = translator.model_info();
+  EXPECT_EQ(info.decoder_mode, DecoderMode::kRecompute);
+  ASSERT_EQ(info.warnings.size(), 1u);
+  EXPECT_NE(info.warnings[0].find("without past"), std::string::npos) << info.warnings[0];
+  EXPECT_TRUE(cached.model_info().warnings.empty());
+  const Reference reference = load_reference(tiny_model_dir());
+  for (const int beams : {1, 4}) {
+    TranslateOptions options;
+    options.num_beams = beams;
+    options.max_new_tokens = 24;
+    size_t checked = 0;
+    for (const auto& c : reference.json["cases"]) {
+      if (++checked > 8) break;
+      const std::string text = c["text"].get<std::string>();
+      const Translation got = translator.translate(text, options), expected = cached.translate(text, options);
+      EXPECT_EQ(got.output_ids, expected.output_ids) << "beams " << beams << ": " << text;
+      EXPECT_NEAR(got.score, expected.score, kTolerance) << text;
+    }
+  }
+  for (const auto& [mode, missing] : {std::pair{DecoderMode::kMerged, "decoder_model_merged.onnx"},
+                                      std::pair{DecoderMode::kSplit, "decoder_with_past_model.onnx"}}) {
+    TranslatorConfig config;
+    config.decoder = mode;
+    try {
+      Translator refused(nopast, config);
+      ADD_FAILURE() << "loaded in mode " << to_string(mode);
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find(missing), std::string::npos) << e.what();
+    }
+  }
+}
+
 // Model directories under fixtures_dir(), each with the directory of the reference it holds
 // for: tiny-opset18 has tiny's weights.
 struct FixtureModel {
   const char* dir;
   const char* reference_dir;
+  bool kv_cache = true;  // false: an export without past, recompute mode only
 };
-const FixtureModel kModels[] = {{"tiny", "tiny"}, {"tiny-opset18", "tiny"}, {"tiny-separate", "tiny-separate"}};
+const FixtureModel kModels[] = {{"tiny", "tiny"},
+                                {"tiny-opset18", "tiny"},
+                                {"tiny-separate", "tiny-separate"},
+                                {"tiny-nopast", "tiny", false}};
+void PrintTo(const FixtureModel& model, std::ostream* os) { *os << model.dir; }
+
+// Every model with every decoder mode its graphs allow.
+std::vector<std::tuple<FixtureModel, DecoderMode>> decoder_cases() {
+  std::vector<std::tuple<FixtureModel, DecoderMode>> cases;
+  for (const FixtureModel& model : kModels) {
+    if (model.kv_cache) {
+      cases.emplace_back(model, DecoderMode::kMerged);
+      cases.emplace_back(model, DecoderMode::kSplit);
+    }
+    cases.emplace_back(model, DecoderMode::kRecompute);
+  }
+  return cases;
+}
 
 class NumpyReferenceTest : public ::testing::TestWithParam<std::tuple<FixtureModel, DecoderMode>> {};
 
@@ -96,9 +153,7 @@ TEST_P(NumpyReferenceTest, TokenIdsAndEveryStepsLogits) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Decoders, NumpyReferenceTest,
-                         ::testing::Combine(::testing::ValuesIn(kModels),
-                                            ::testing::Values(DecoderMode::kMerged, DecoderMode::kSplit,
-                                                              DecoderMode::kRecompute)),
+                         ::testing::ValuesIn(decoder_cases()),
                          [](const auto& info) {
                            std::string name = std::string(std::get<0>(info.param).dir) + "_" +
                                               std::string(to_string(std::get<1>(info.param)));
@@ -110,7 +165,8 @@ class NumpyReferenceEncoderTest : public ::testing::TestWithParam<FixtureModel> 
 
 TEST_P(NumpyReferenceEncoderTest, Checksums) {
   const Reference reference = load_reference(fixtures_dir() / GetParam().reference_dir);
-  const Engine engine(fixtures_dir() / GetParam().dir, DecoderMode::kMerged);
+  const Engine engine(fixtures_dir() / GetParam().dir,
+                      GetParam().kv_cache ? DecoderMode::kMerged : DecoderMode::kRecompute);
   for (const auto& expected : reference.json["encoder"]) {
     const auto& c = reference.json["cases"][expected["case"].get<size_t>()];
     const EncoderOutput out = engine.encode(c["source_ids"].get<std::vector<int64_t>>());

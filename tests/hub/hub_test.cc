@@ -688,6 +688,14 @@ TEST(Hub, OtherLayoutsAndFiles) {
   q8.variant = "q8";
   EXPECT_EQ(resolve_model("someone/split", q8), split);
 
+  // An export without past (Optimum's --task text2text-generation): decoder_model alone, which
+  // the engine runs in recompute mode.
+  hub.add_repo("someone/nopast", kCommit, fixtures_dir() / "tiny-nopast");
+  const fs::path nopast = resolve_model("someone/nopast", options);
+  EXPECT_TRUE(fs::is_regular_file(nopast / "decoder_model.onnx"));
+  EXPECT_FALSE(fs::exists(nopast / "decoder_with_past_model.onnx"));
+  EXPECT_EQ(Translator(nopast).model_info().decoder_mode, DecoderMode::kRecompute);
+
   // One file at a time.
   hub.add_repo(kRepo, kCommit, tiny_xenova_dir());
   const fs::path weights = hub_download(kRepo, "weights.npz", options);

@@ -2,11 +2,19 @@
 
 #include <CLI/CLI.hpp>
 
+#include <iostream>
 #include <optional>
 #include <vector>
 #include <string>
 
+#include "opusrt/translator.h"
+
 namespace opusrt::cli {
+
+// The loaded model's warnings (ModelInfo::warnings) on stderr, one line each.
+inline void print_model_warnings(const ModelInfo& info) {
+  for (const std::string& warning : info.warnings) std::cerr << "opusrt: warning: " << warning << "\n";
+}
 
 struct TranslateArgs {
   std::string model;

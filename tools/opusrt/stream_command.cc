@@ -72,6 +72,7 @@ int run_stream(const StreamArgs& args) {
   config.intra_op_threads = args.threads;
   HubOptions hub;
   const Translator translator(resolve_model(args.model, hub), config);
+  print_model_warnings(translator.model_info());
   IncrementalOptions options;
   options.policy = parse_commit_policy(args.policy);
   options.mask = args.mask;

@@ -288,6 +288,7 @@ int run_translate(const TranslateArgs& args) {
   hub.variant = args.variant;
   hub.progress_bar = true;
   const Translator translator(resolve_model(args.model, hub), config);
+  print_model_warnings(translator.model_info());
 
   TranslateOptions options;
   options.num_beams = args.beams;
