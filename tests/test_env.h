@@ -48,6 +48,20 @@ inline std::optional<std::filesystem::path> shared_marian_tiny() {
   if (!var##_opt) GTEST_SKIP() << "../shared/models/marian-tiny not present: conformance skipped"; \
   const std::filesystem::path var = *var##_opt
 
+// A copy of a model directory (its top level) in which the only graphs are those of `variant`
+// (*_<variant>.onnx): loading it without that variant fails.
+inline void copy_with_only_variant(const std::filesystem::path& from, const std::filesystem::path& to,
+                                   const std::string& variant) {
+  std::filesystem::create_directories(to);
+  const std::string suffix = "_" + variant + ".onnx";
+  for (const auto& entry : std::filesystem::directory_iterator(from)) {
+    const std::string name = entry.path().filename().string();
+    if (!entry.is_regular_file()) continue;
+    if (name.ends_with(".onnx") && !name.ends_with(suffix)) continue;
+    std::filesystem::copy_file(entry.path(), to / name, std::filesystem::copy_options::overwrite_existing);
+  }
+}
+
 // A model directory's reference.json (the generated fixtures' and the shared one's).
 inline nlohmann::json read_reference_json(const std::filesystem::path& dir) {
   std::ifstream in(dir / "reference.json");

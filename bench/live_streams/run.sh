@@ -4,7 +4,8 @@
 # `ws` package here from the lock file first.
 #   bench/live_streams/run.sh CLI MODEL_DIR SENTENCES OUT.json [live_streams.mjs options...]
 #   THREADS=2 (ONNX Runtime threads of the server), MAX_NEW_TOKENS=N (the server's cap per
-#   translation; a random-weights model otherwise runs every final to max_length)
+#   translation; a random-weights model otherwise runs every final to max_length), VARIANT=V
+#   (the graphs served: quantized, q4, ...; default fp32)
 set -euo pipefail
 cli="$1" model="$2" sentences="$3" out="$4"
 shift 4
@@ -17,6 +18,7 @@ if [ "$(cat "$here/node_modules/.opusrt-stamp" 2>/dev/null)" != "$want" ]; then
 fi
 log="$(mktemp)"
 cap=(); [ -n "${MAX_NEW_TOKENS:-}" ] && cap=(--max-new-tokens "$MAX_NEW_TOKENS")
+[ -n "${VARIANT:-}" ] && cap+=(--variant "$VARIANT")
 "$cli" serve --model "$model" --host 127.0.0.1 --port 0 --stream-port 0 --threads "${THREADS:-2}" --no-web "${cap[@]}" \
   > "$log" 2>&1 &
 pid=$!

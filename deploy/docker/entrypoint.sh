@@ -2,7 +2,7 @@
 # The container's entrypoint (Dockerfile): serve OPUSRT_MODEL, a model directory or a hub id.
 # A hub id is downloaded into the Hugging Face cache ($HF_HOME, the image's /cache volume) the
 # first time and found there afterwards (HF_HUB_OFFLINE=1: the cache only); OPUSRT_REVISION and
-# OPUSRT_VARIANT (fp16, quantized, ...) pick what is downloaded. The graphs are then prepared
+# OPUSRT_VARIANT (fp16, quantized, ...) pick what is downloaded, and OPUSRT_VARIANT what is served. The graphs are then prepared
 # (`opusrt prepare`: copies that load in half the time and memory and prefill forced prefixes
 # faster) unless OPUSRT_PREPARE=0; a model directory that cannot be written (mounted read-only)
 # is served as it is, with a warning. Arguments are passed
@@ -19,5 +19,5 @@ if [ "${OPUSRT_PREPARE:-1}" != 0 ]; then
   opusrt prepare --model "$model" ${OPUSRT_VARIANT:+--variant "$OPUSRT_VARIANT"} >&2 ||
     echo "opusrt-entrypoint: could not prepare $model (read-only?): serving its graphs as they are" >&2
 fi
-exec opusrt serve --model "$model" --host "${OPUSRT_HOST:-0.0.0.0}" --port "${OPUSRT_PORT:-5000}" \
+exec opusrt serve --model "$model" ${OPUSRT_VARIANT:+--variant "$OPUSRT_VARIANT"} --host "${OPUSRT_HOST:-0.0.0.0}" --port "${OPUSRT_PORT:-5000}" \
   --drain-timeout "${OPUSRT_DRAIN_TIMEOUT:-30}" "$@"

@@ -58,6 +58,7 @@
  *     level 2: every TranslateOptions field, per-text status, scores, n-best, streaming with
  *              stop, opusrt_translate_text, incremental sessions
  *     level 3: opusrt_update_source, opusrt_update_split (sessions split over-long partials)
+ *     level 4: opusrt_config_set_variant (quantized graphs), opusrt_warning_count / opusrt_warning
  */
 #ifndef OPUSRT_OPUSRT_H
 #define OPUSRT_OPUSRT_H
@@ -77,7 +78,7 @@
 #define OPUSRT_VERSION_STRING "0.1.0"
 
 /* The C API level of this header (see Versions above). */
-#define OPUSRT_C_API_VERSION 3
+#define OPUSRT_C_API_VERSION 4
 
 #ifdef __cplusplus
 extern "C" {
@@ -166,6 +167,11 @@ OPUSRT_C_API void opusrt_config_free(opusrt_config* config);
 OPUSRT_C_API opusrt_status opusrt_config_set_decoder(opusrt_config* config, const char* mode);
 /* ONNX Runtime intra-op threads; 0 (the default) is one per physical core. Must be >= 0. */
 OPUSRT_C_API opusrt_status opusrt_config_set_threads(opusrt_config* config, int32_t threads);
+/* Which graphs to load: NULL, "" or "fp32" (the default: encoder_model.onnx, ...), or the file
+ * suffix of a variant: "quantized" (encoder_model_quantized.onnx, ...), "q4", "int8", "fp16", ...;
+ * "q8" loads _q8 files, else _quantized ones (as transformers.js). Letters, digits, '_' and '-'
+ * only (else OPUSRT_ERROR_INVALID_ARGUMENT); a variant the model lacks fails opusrt_create. */
+OPUSRT_C_API opusrt_status opusrt_config_set_variant(opusrt_config* config, const char* variant);
 
 /* ---- translator ---------------------------------------------------------------------------- */
 
@@ -177,6 +183,11 @@ OPUSRT_C_API opusrt_status opusrt_create(const char* model_dir, const opusrt_con
                                          opusrt_translator** out_translator);
 /* Releases the translator. No other thread may be using it; results it produced stay valid. */
 OPUSRT_C_API void opusrt_free(opusrt_translator* translator);
+/* What a user should know about the loaded model, one sentence each (e.g. an export without
+ * past: no KV cache, slow decoding). The count, and warning `index` (NULL when out of range);
+ * strings live as long as the translator. A NULL translator has none. */
+OPUSRT_C_API size_t opusrt_warning_count(const opusrt_translator* translator);
+OPUSRT_C_API const char* opusrt_warning(const opusrt_translator* translator, size_t index);
 
 /* ---- per-call options ---------------------------------------------------------------------- */
 /* Every option starts unset: the model's generation_config.json decides (transformers'

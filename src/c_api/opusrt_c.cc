@@ -18,6 +18,7 @@
 #include "opusrt/incremental.h"
 #include "opusrt/translator.h"
 #include "opusrt/utf8.h"
+#include "hub/names.h"
 
 struct opusrt_config {
   opusrt::TranslatorConfig config;
@@ -320,6 +321,17 @@ opusrt_status opusrt_config_set_threads(opusrt_config* config, int32_t threads) 
   });
 }
 
+opusrt_status opusrt_config_set_variant(opusrt_config* config, const char* variant) {
+  return guard(OPUSRT_ERROR_INVALID_ARGUMENT, [&] {
+    require(config, "opusrt_config_set_variant", "config");
+    const std::string name = variant == nullptr ? "" : variant;
+    if (!name.empty() && !opusrt::hub::is_valid_variant(name))
+      fail(OPUSRT_ERROR_INVALID_ARGUMENT, "opusrt_config_set_variant: variant \"" + name +
+                                              "\": letters, digits, '_' and '-' only (a file suffix)");
+    config->config.variant = name == "fp32" ? "" : name;
+  });
+}
+
 // ---- translator
 
 opusrt_status opusrt_create(const char* model_dir, const opusrt_config* config, opusrt_translator** out_translator) {
@@ -334,6 +346,16 @@ opusrt_status opusrt_create(const char* model_dir, const opusrt_config* config, 
 }
 
 void opusrt_free(opusrt_translator* translator) { std::unique_ptr<opusrt_translator> owned(translator); }
+
+size_t opusrt_warning_count(const opusrt_translator* translator) {
+  return translator == nullptr ? 0 : translator->translator.model_info().warnings.size();
+}
+
+const char* opusrt_warning(const opusrt_translator* translator, size_t index) {
+  if (translator == nullptr) return nullptr;
+  const std::vector<std::string>& warnings = translator->translator.model_info().warnings;
+  return index < warnings.size() ? warnings[index].c_str() : nullptr;
+}
 
 // ---- options
 

@@ -62,6 +62,7 @@ int serve(const ServeConfig& config, std::ostream& log) {
 
   TranslatorConfig translator_config;
   translator_config.decoder = config.decoder;
+  translator_config.variant = config.variant;
   translator_config.intra_op_threads = config.threads;
   const Translator translator(config.model, translator_config);
   for (const std::string& warning : translator.model_info().warnings) log << "opusrt serve: warning: " << warning << std::endl;
@@ -97,7 +98,7 @@ int serve(const ServeConfig& config, std::ostream& log) {
     http_returned = true;
   });
   log << "opusrt serve: listening on http://" << config.host << ":" << port << " (model " << config.model.string()
-      << ", " << service_options.workers << " workers, max batch " << config.max_batch << ", batch wait "
+      << (config.variant.empty() ? "" : ", variant " + config.variant) << ", " << service_options.workers << " workers, max batch " << config.max_batch << ", batch wait "
       << config.batch_wait_ms << " ms" << (http_options.api_keys.empty() ? "" : ", API keys required")
       << (config.web ? ", web page at /" : ", no web page") << ")"
       << std::endl;

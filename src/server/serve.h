@@ -28,6 +28,7 @@ struct ServeConfig {
   size_t http_threads = 64;         // connections served at once
   int threads = 0;                  // ONNX Runtime intra-op threads (0: its default)
   DecoderMode decoder = DecoderMode::kAuto;
+  std::string variant;              // graph variant (TranslatorConfig::variant): "", quantized, q4, ...
   std::optional<int64_t> max_new_tokens;  // server-wide cap (default: the model's max_length)
   std::chrono::seconds drain_timeout{60};  // how long SIGTERM waits for requests in flight
   // Live speech over WebSocket (ws://host:stream_port/v1/stream, src/server/stream_server.h);

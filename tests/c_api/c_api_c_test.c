@@ -181,6 +181,51 @@ static void test_config(void) {
   opusrt_config_free(NULL);
 }
 
+/* A variant's graphs (the fixture has *_quantized.onnx next to the fp32 ones), and warnings. */
+static void test_variant_and_warnings(void) {
+  opusrt_config* config = NULL;
+  CHECK_OK(opusrt_config_create(&config));
+  CHECK_ERROR(opusrt_config_set_variant(config, "../up"), OPUSRT_ERROR_INVALID_ARGUMENT, "letters, digits");
+  CHECK_ERROR(opusrt_config_set_variant(NULL, "quantized"), OPUSRT_ERROR_INVALID_ARGUMENT, "config is NULL");
+  CHECK_OK(opusrt_config_set_variant(config, "nope"));
+  opusrt_translator* translator = NULL;
+  CHECK_ERROR(opusrt_create(model_dir, config, &translator), OPUSRT_ERROR_MODEL, "encoder_model_nope.onnx");
+  CHECK(translator == NULL);
+  opusrt_options* options = greedy_options(10);
+  const char* variants[] = {"quantized", "q8", "fp32", NULL};
+  for (size_t v = 0; v < 4; ++v) {
+    CHECK_OK(opusrt_config_set_variant(config, variants[v]));
+    translator = NULL;
+    CHECK_OK(opusrt_create(model_dir, config, &translator));
+    if (translator == NULL) continue;
+    CHECK(opusrt_warning_count(translator) == 0);
+    CHECK(opusrt_warning(translator, 0) == NULL);
+    opusrt_result* result = translate(translator, options, kTexts, 1);
+    size_t count = 0;
+    int64_t* ids = output_ids(result, 0, &count);
+    CHECK(count >= 2);
+    free(ids);
+    opusrt_result_free(result);
+    opusrt_free(translator);
+  }
+  CHECK(opusrt_warning_count(NULL) == 0);
+  CHECK(opusrt_warning(NULL, 0) == NULL);
+
+  /* An export without past (the fixture next to this one) loads with one warning saying so. */
+  char nopast[4096];
+  snprintf(nopast, sizeof nopast, "%s/../tiny-nopast", model_dir);
+  translator = NULL;
+  CHECK_OK(opusrt_create(nopast, NULL, &translator));
+  if (translator != NULL) {
+    CHECK(opusrt_warning_count(translator) == 1);
+    CHECK(opusrt_warning(translator, 0) != NULL && strstr(opusrt_warning(translator, 0), "without past") != NULL);
+    CHECK(opusrt_warning(translator, 1) == NULL);
+    opusrt_free(translator);
+  }
+  opusrt_options_free(options);
+  opusrt_config_free(config);
+}
+
 static void test_create_errors(void) {
   opusrt_translator* translator = (opusrt_translator*)&translator; /* must be reset to NULL */
   CHECK_ERROR(opusrt_create("/nonexistent/opusrt-model", NULL, &translator), OPUSRT_ERROR_MODEL,
@@ -1034,6 +1079,7 @@ int main(int argc, char** argv) {
   test_last_error_is_per_thread_and_cleared_by_success();
   test_config();
   test_create_errors();
+  test_variant_and_warnings();
   test_option_setters_check_their_values();
   opusrt_translator* translator = load();
   test_batch_results(translator);

@@ -435,6 +435,26 @@ TEST(CliStream, ReplayWordsFinalsEqualOfflineAndMetrics) {
   std::filesystem::remove_all(dir);
 }
 
+// --variant: the stream runs the variant's graphs (here the only ones the directory has).
+TEST(CliStream, VariantRunsThatVariantsGraphs) {
+  const std::filesystem::path dir = std::filesystem::temp_directory_path() / ("opusrt_stream_q_" + std::to_string(::getpid()));
+  copy_with_only_variant(tiny_model_dir(), dir, "quantized");
+  const std::filesystem::path replay = dir / "replay.txt", metrics = dir / "metrics.json";
+  std::ofstream(replay) << "Open the file.\nWhat time is it?\n";
+  const Result fp32 = run_cli({"stream", "--model", dir.string(), "--replay-words", replay.string()}, "");
+  EXPECT_NE(fp32.exit_code, 0);
+  EXPECT_NE(fp32.err.find("encoder_model.onnx"), std::string::npos) << fp32.err;
+  const Result r = run_cli({"stream", "--model", dir.string(), "--variant", "quantized", "--replay-words",
+                            replay.string(), "--metrics", metrics.string(), "--max-new-tokens", "20"},
+                           "");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  std::ifstream in(metrics);
+  const nlohmann::json m = nlohmann::json::parse(in);
+  EXPECT_EQ(m["segments"], 2);
+  EXPECT_EQ(m["finals_equal_offline"], m["segments"]) << m.dump();
+  std::filesystem::remove_all(dir);
+}
+
 // An export without past translates (recompute mode) and says on stderr why it is slow.
 TEST(CliStream, ExportWithoutPastWarnsOnStderr) {
   const Result r = run_cli({"translate", "--model", (fixtures_dir() / "tiny-nopast").string(), "--max-new-tokens", "8"},

@@ -469,6 +469,35 @@ async function checkEntrypoint() {
     plain.kill("SIGTERM");
     await Promise.race([plain.exited, sleep(20000)]);
 
+    // OPUSRT_VARIANT is the variant served (and prepared): a directory holding only the quantized
+    // graphs starts, and translates.
+    const quantized = path.join(cache, "quantized");
+    fs.cpSync(model, quantized, {
+      recursive: true,
+      filter: (src) => !src.includes(".opusrt-prepared") && (!src.endsWith(".onnx") || src.endsWith("_quantized.onnx")),
+    });
+    const port3 = await freePort();
+    const env3 = { ...env, OPUSRT_MODEL: quantized, OPUSRT_PORT: String(port3), OPUSRT_VARIANT: "quantized" };
+    const variant = startEntrypoint(env3, ["--workers", "1", "--threads", "1"]);
+    let variantUp = false;
+    for (let i = 0; i < 300 && !variantUp && variant.exitCode === null; ++i) {
+      await sleep(100);
+      variantUp = runHealthcheck(env3) === 0;
+    }
+    if (check(variantUp, `with OPUSRT_VARIANT=quantized the server did not start:\n${variant.output}`)) {
+      const response = await fetch(`http://127.0.0.1:${port3}/translate`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ q: "Hello world.", source: "auto" }),
+      });
+      check(response.status === 200, `POST /translate with OPUSRT_VARIANT=quantized: ${response.status}`);
+      check(/variant quantized/.test(variant.output), `the server does not say it serves the variant:\n${variant.output}`);
+      check(fs.existsSync(path.join(quantized, ".opusrt-prepared", "decoder_model_merged_quantized.onnx")),
+            `the entrypoint did not prepare the variant:\n${variant.output}`);
+    }
+    variant.kill("SIGTERM");
+    await Promise.race([variant.exited, sleep(20000)]);
+
     // A hub id that is not cached, offline: a clear failure naming it, no server.
     const offline = startEntrypoint({ ...env, OPUSRT_MODEL: "opusrt-test/not-a-cached-model", HF_HUB_OFFLINE: "1" });
     const failed = await Promise.race([offline.exited, sleep(20000).then(() => ({ code: "timeout" }))]);

@@ -1275,3 +1275,27 @@ TEST(HubCli, DownloadPrintsTheSnapshotDirectory) {
 
 }  // namespace
 }  // namespace opusrt::test
+
+namespace opusrt::test {
+namespace {
+
+// `opusrt serve --model OWNER/NAME` downloads the model like `opusrt download`, then serves it.
+TEST(HubCli, ServeTakesAHubId) {
+  TempDir home, io;
+  FakeHub hub;
+  hub.add_repo(kRepo, kCommit, tiny_xenova_dir());
+  const fs::path out = io.path() / "out", error = io.path() / "err";
+  const std::string command =
+      "env -u HF_HUB_OFFLINE -u HF_TOKEN -u HF_HUB_CACHE HF_ENDPOINT=" + hub.endpoint() + " HF_HOME='" +
+      home.path().string() + "' '" + env_path("OPUSRT_CLI").string() + "' serve --model " + kRepo +
+      " --port 0 --no-web > '" + out.string() + "' 2> '" + error.string() +
+      "' < /dev/null & pid=$!; for i in $(seq 1 1200); do grep -q 'listening on' '" + out.string() +
+      "' && break; kill -0 $pid 2>/dev/null || break; sleep 0.1; done; kill -TERM $pid; wait $pid";
+  const int status = std::system(command.c_str());
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << slurp(error);
+  EXPECT_NE(slurp(out).find("listening on http://127.0.0.1:"), std::string::npos) << slurp(out) << slurp(error);
+  EXPECT_NE(slurp(out).find("(model " + snapshot_dir(home.path()).string()), std::string::npos) << slurp(out);
+}
+
+}  // namespace
+}  // namespace opusrt::test

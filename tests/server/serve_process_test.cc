@@ -121,7 +121,7 @@ TEST(ServerProcess, HelpListsTheServeFlags) {
   Process help({"serve", "--help"});
   EXPECT_EQ(help.wait(), 0);
   for (const char* flag : {"--model", "--host", "--port", "--workers", "--max-batch", "--batch-wait-ms", "--max-chars",
-                           "--api-keys", "--queue-size", "--threads", "--no-web"})
+                           "--api-keys", "--queue-size", "--threads", "--no-web", "--variant"})
     EXPECT_NE(help.out().find(flag), std::string::npos) << flag << "\n" << help.out();
 }
 
@@ -144,6 +144,29 @@ TEST(ServerProcess, PageAtRootAndNoWebTurnsItOff) {
     server.signal(SIGTERM);
     EXPECT_EQ(server.wait(), 0) << server.err();
   }
+}
+
+// --variant serves another set of graphs: here a directory that has only the quantized ones.
+TEST(ServerProcess, VariantPicksTheGraphsServed) {
+  const fs::path dir = fs::temp_directory_path() / ("opusrt-serve-variant-" + std::to_string(::getpid()));
+  opusrt::test::copy_with_only_variant(opusrt::test::tiny_model_dir(), dir, "quantized");
+  Process fp32({"serve", "--model", dir.string(), "--port", "0"});
+  EXPECT_EQ(fp32.wait(), 1);
+  EXPECT_NE(fp32.err().find("encoder_model.onnx"), std::string::npos) << fp32.err();
+
+  Process server({"serve", "--model", dir.string(), "--variant", "quantized", "--port", "0", "--max-new-tokens",
+                  std::to_string(kMaxNewTokens)});
+  const std::optional<int> port = server.wait_for_port();
+  ASSERT_TRUE(port) << server.err();
+  EXPECT_NE(server.out().find("variant quantized"), std::string::npos) << server.out();
+  httplib::Client http = client(*port);
+  const httplib::Result response = http.Post("/translate", json{{"q", "Open the file."}}.dump(), "application/json");
+  ASSERT_TRUE(response);
+  EXPECT_EQ(response->status, 200) << response->body;
+  EXPECT_TRUE(json::parse(response->body)["translatedText"].is_string()) << response->body;
+  server.signal(SIGTERM);
+  EXPECT_EQ(server.wait(), 0) << server.err();
+  fs::remove_all(dir);
 }
 
 TEST(ServerProcess, StartupErrorsExitNonZeroWithOneMessage) {

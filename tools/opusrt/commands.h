@@ -11,6 +11,10 @@
 
 namespace opusrt::cli {
 
+// --variant's help, the same for every command that loads a model.
+inline constexpr const char* kVariantHelp =
+    "Graph variant: fp32 (default), or the file suffix of another: quantized, fp16, int8, uint8, q4, ...";
+
 // The loaded model's warnings (ModelInfo::warnings) on stderr, one line each.
 inline void print_model_warnings(const ModelInfo& info) {
   for (const std::string& warning : info.warnings) std::cerr << "opusrt: warning: " << warning << "\n";
@@ -80,6 +84,7 @@ struct ServeArgs {
   int http_threads = 64;
   int threads = 0;
   std::string decoder = "auto";
+  std::string variant;
   std::optional<int64_t> max_new_tokens;
   int drain_timeout = 60;
   int stream_port = -1;  // off
@@ -100,6 +105,7 @@ struct StreamArgs {
   std::string input;
   std::string replay_words;
   std::string metrics;
+  std::string variant;
   int threads = 0;
 };
 void add_stream_options(CLI::App& app, StreamArgs& args);

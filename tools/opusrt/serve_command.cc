@@ -2,13 +2,18 @@
 #include <iostream>
 
 #include "commands.h"
+#include "opusrt/hub.h"
 #include "opusrt/translator.h"
 #include "server/serve.h"
 
 namespace opusrt::cli {
 
 void add_serve_options(CLI::App& app, ServeArgs& args) {
-  app.add_option("--model", args.model, "Model directory (Optimum layout, or Xenova layout with onnx/)")->required();
+  app.add_option("--model", args.model,
+                 "Model directory (Optimum layout, or Xenova layout with onnx/), or a hub id such as "
+                 "Xenova/opus-mt-en-zh (downloaded into the Hugging Face cache)")
+      ->required();
+  app.add_option("--variant", args.variant, kVariantHelp);
   app.add_option("--host", args.host, "Address to listen on")->capture_default_str();
   app.add_option("--port", args.port, "Port to listen on (0: any free port, printed at start)")
       ->check(CLI::Range(0, 65535))
@@ -52,7 +57,11 @@ void add_serve_options(CLI::App& app, ServeArgs& args) {
 
 int run_serve(const ServeArgs& args) {
   server::ServeConfig config;
-  config.model = args.model;
+  HubOptions hub;
+  hub.variant = args.variant;
+  hub.progress_bar = true;
+  config.model = resolve_model(args.model, hub);
+  config.variant = args.variant;
   config.host = args.host;
   config.port = args.port;
   config.workers = args.workers;

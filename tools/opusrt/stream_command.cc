@@ -64,13 +64,16 @@ void add_stream_options(CLI::App& app, StreamArgs& args) {
   app.add_option("--replay-words", args.replay_words, "A text file: each line replayed word by word as a segment");
   app.add_option("--metrics", args.metrics, "Write a JSON summary (erasure, lagging, finals equal offline, compute ratio)");
   app.add_option("--threads", args.threads, "ONNX Runtime intra-op threads (0: default)");
+  app.add_option("--variant", args.variant, kVariantHelp);
 }
 
 int run_stream(const StreamArgs& args) {
   if (!args.input.empty() && !args.replay_words.empty()) throw Error("--input and --replay-words: give one");
   TranslatorConfig config;
   config.intra_op_threads = args.threads;
+  config.variant = args.variant;
   HubOptions hub;
+  hub.variant = args.variant;
   const Translator translator(resolve_model(args.model, hub), config);
   print_model_warnings(translator.model_info());
   IncrementalOptions options;

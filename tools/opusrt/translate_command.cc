@@ -69,7 +69,7 @@ void add_translate_options(CLI::App& app, TranslateArgs& args) {
   app.add_option("--decoder", args.decoder, "How decoder steps run")
       ->check(CLI::IsMember({"auto", "merged", "split", "recompute"}));
   app.add_option("--variant", args.variant,
-                 "Graph variant: fp32 (default), or the file suffix of another: quantized, fp16, int8, uint8, q4, ...");
+                 kVariantHelp);
   app.add_option("--output", args.output, "Output format")->check(CLI::IsMember({"text", "jsonl"}));
   app.add_option("--input", args.input, "Read lines from this file instead of stdin")->check(CLI::ExistingFile);
   app.add_option("--input-format", args.input_format,

@@ -155,11 +155,14 @@ pub struct TranslatorConfig {
     pub decoder: DecoderMode,
     /// ONNX Runtime intra-op threads; 0: one per physical core.
     pub threads: i32,
+    /// Which graphs to load: "" or "fp32" (the default), or a variant's file suffix:
+    /// "quantized", "q4", "q8", "fp16", ...
+    pub variant: String,
 }
 
 impl Default for TranslatorConfig {
     fn default() -> Self {
-        TranslatorConfig { decoder: DecoderMode::Auto, threads: 0 }
+        TranslatorConfig { decoder: DecoderMode::Auto, threads: 0, variant: String::new() }
     }
 }
 
@@ -251,16 +254,32 @@ impl Translator {
             DecoderMode::Recompute => "recompute",
         };
         let mode = c_string(mode, "decoder mode")?;
+        let variant = c_string(&config.variant, "variant")?;
         // SAFETY: raw_config is a live handle; the strings outlive the calls.
         unsafe {
             check(sys::opusrt_config_set_decoder(raw_config.0.as_ptr(), mode.as_ptr()))?;
             check(sys::opusrt_config_set_threads(raw_config.0.as_ptr(), config.threads))?;
+            check(sys::opusrt_config_set_variant(raw_config.0.as_ptr(), variant.as_ptr()))?;
             let mut raw = ptr::null_mut();
             check(sys::opusrt_create(dir.as_ptr(), raw_config.0.as_ptr(), &mut raw))?;
             match NonNull::new(raw) {
                 Some(raw) => Ok(Translator { raw }),
                 None => Err(Error::new(Status::Internal, "opusrt_create returned no translator")),
             }
+        }
+    }
+
+    /// What a user should know about the loaded model, one sentence each (e.g. an export
+    /// without past: no KV cache, slow decoding).
+    pub fn warnings(&self) -> Vec<String> {
+        // SAFETY: self.raw is a live translator; the strings live as long as it and are copied.
+        unsafe {
+            (0..sys::opusrt_warning_count(self.raw.as_ptr()))
+                .filter_map(|i| {
+                    let text = sys::opusrt_warning(self.raw.as_ptr(), i);
+                    (!text.is_null()).then(|| CStr::from_ptr(text).to_string_lossy().into_owned())
+                })
+                .collect()
         }
     }
 

@@ -7,7 +7,7 @@
 use std::os::raw::{c_char, c_int, c_void};
 
 /// The C API level these declarations follow (`OPUSRT_C_API_VERSION` of the header).
-pub const OPUSRT_C_API_VERSION: i32 = 3;
+pub const OPUSRT_C_API_VERSION: i32 = 4;
 
 pub type opusrt_status = i32;
 pub const OPUSRT_OK: opusrt_status = 0;
@@ -79,6 +79,7 @@ extern "C" {
     pub fn opusrt_config_free(config: *mut opusrt_config);
     pub fn opusrt_config_set_decoder(config: *mut opusrt_config, mode: *const c_char) -> opusrt_status;
     pub fn opusrt_config_set_threads(config: *mut opusrt_config, threads: i32) -> opusrt_status;
+    pub fn opusrt_config_set_variant(config: *mut opusrt_config, variant: *const c_char) -> opusrt_status;
 
     pub fn opusrt_create(
         model_dir: *const c_char,
@@ -86,6 +87,8 @@ extern "C" {
         out_translator: *mut *mut opusrt_translator,
     ) -> opusrt_status;
     pub fn opusrt_free(translator: *mut opusrt_translator);
+    pub fn opusrt_warning_count(translator: *const opusrt_translator) -> usize;
+    pub fn opusrt_warning(translator: *const opusrt_translator, index: usize) -> *const c_char;
 
     pub fn opusrt_options_create(out_options: *mut *mut opusrt_options) -> opusrt_status;
     pub fn opusrt_options_copy(options: *const opusrt_options, out_copy: *mut *mut opusrt_options) -> opusrt_status;

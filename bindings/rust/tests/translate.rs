@@ -5,7 +5,7 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use opusrt::{EarlyStopping, Split, Status, TranslateOptions, Translator};
+use opusrt::{EarlyStopping, Split, Status, TranslateOptions, Translator, TranslatorConfig};
 
 fn model_dir() -> PathBuf {
     if let Some(dir) = std::env::var_os("OPUSRT_TEST_MODEL") {
@@ -128,6 +128,27 @@ fn a_panic_in_the_streaming_closure_reaches_the_caller() {
     assert_eq!(payload.downcast_ref::<&str>(), Some(&"stop here"));
     // The translator is still fine.
     assert!(t.translate(TEXTS[0], &greedy(4)).is_ok());
+}
+
+#[test]
+fn a_variant_loads_its_graphs_and_warnings_say_what_to_know() {
+    let config = |variant: &str| TranslatorConfig { variant: variant.to_string(), ..TranslatorConfig::default() };
+    let quantized = Translator::with_config(model_dir(), &config("quantized")).expect("the quantized variant loads");
+    let out = quantized.translate("Hello world.", &greedy(8)).expect("translated");
+    assert!(!out.output_ids.is_empty());
+    assert!(quantized.warnings().is_empty());
+    let e = Translator::with_config(model_dir(), &config("nope")).unwrap_err();
+    assert_eq!(e.status(), Status::Model);
+    assert!(e.message().contains("encoder_model_nope.onnx"), "{}", e);
+    let e = Translator::with_config(model_dir(), &config("../up")).unwrap_err();
+    assert_eq!(e.status(), Status::InvalidArgument);
+    // An export without past (the fixture next to the test model, when there is one).
+    let nopast = model_dir().join("../tiny-nopast");
+    if nopast.join("config.json").exists() {
+        let warnings = Translator::new(&nopast).expect("loads").warnings();
+        assert_eq!(warnings.len(), 1, "{:?}", warnings);
+        assert!(warnings[0].contains("without past"), "{}", warnings[0]);
+    }
 }
 
 #[test]
