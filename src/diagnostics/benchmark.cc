@@ -265,6 +265,18 @@ class Bench {
     return ids;
   }
 
+  // Random target-side ids (a forced prefix): from the decoder's vocabulary, which is not the
+  // source one when the model has separate vocabs; no </s>, <pad> or <unk>.
+  std::vector<int64_t> target_ids(int64_t length) {
+    std::uniform_int_distribution<int64_t> pick(0, model_.decoder_vocab_size - 1);
+    std::vector<int64_t> ids;
+    while (static_cast<int64_t>(ids.size()) < length) {
+      const int64_t id = pick(rng_);
+      if (id != tokenizer_->eos_id() && id != tokenizer_->pad_id() && id != tokenizer_->unk_id()) ids.push_back(id);
+    }
+    return ids;
+  }
+
   double encoder_ms(int64_t length) {
     const std::vector<int64_t> ids = source(length);
     const TokenBatch batch = TokenBatch::right_padded(std::span(&ids, 1), generation_.pad_token_id);
@@ -321,8 +333,7 @@ class Bench {
     std::vector<std::vector<int64_t>> sources, prefixes;
     for (int64_t i = 0; i < batch; ++i) {
       sources.push_back(source(config_.source_length));
-      prefixes.push_back(source(prefix_length + 1));
-      prefixes.back().pop_back();  // the eos source() ends with
+      prefixes.push_back(target_ids(prefix_length));
     }
     GenerationRequest request{generation_, new_tokens, 0};
     request.config.min_new_tokens = new_tokens;
