@@ -78,7 +78,8 @@ struct HubOptions {
 // `model` is a local directory -> returned as it is. Otherwise it must be a hub id `owner/name`
 // (each part [A-Za-z0-9][A-Za-z0-9._-]*, no "..", no "--"): config.json, generation_config.json,
 // the tokenizer files and the graphs of the requested variant (onnx/ subfolder first, then the
-// repository root; decoder_model_merged, else decoder_model + decoder_with_past_model; plus each
+// repository root; decoder_model_merged, else decoder_model + decoder_with_past_model, or
+// decoder_model alone when the hub confirms there is no with-past graph (an export without past); plus each
 // graph's external data: the .onnx_data, .onnx_data_1, ... shards config.json's
 // transformers.js_config.use_external_data_format counts, else .onnx_data and the shards that
 // follow it when the repository has them) are downloaded into the cache when missing, and

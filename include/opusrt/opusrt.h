@@ -58,7 +58,8 @@
  *     level 2: every TranslateOptions field, per-text status, scores, n-best, streaming with
  *              stop, opusrt_translate_text, incremental sessions
  *     level 3: opusrt_update_source, opusrt_update_split (sessions split over-long partials)
- *     level 4: opusrt_config_set_variant (quantized graphs), opusrt_warning_count / opusrt_warning
+ *     level 4: opusrt_config_set_variant (quantized graphs), opusrt_warning_count / opusrt_warning,
+ *              opusrt_language_count / opusrt_language
  */
 #ifndef OPUSRT_OPUSRT_H
 #define OPUSRT_OPUSRT_H
@@ -162,8 +163,8 @@ OPUSRT_C_API const char* opusrt_status_string(opusrt_status status);
 /* A config with the defaults: decoder "auto", threads 0 (ONNX Runtime's default). */
 OPUSRT_C_API opusrt_status opusrt_config_create(opusrt_config** out_config);
 OPUSRT_C_API void opusrt_config_free(opusrt_config* config);
-/* "auto" (merged graph if present, else split), "merged", "split" or "recompute" (no KV cache;
- * a test oracle). Every mode gives the same tokens. The string is only read during the call. */
+/* "auto" (merged graph if present, else split, else recompute for an export without past, with a
+ * warning: opusrt_warning), "merged", "split" or "recompute" (no KV cache; a test oracle). Every mode gives the same tokens. The string is only read during the call. */
 OPUSRT_C_API opusrt_status opusrt_config_set_decoder(opusrt_config* config, const char* mode);
 /* ONNX Runtime intra-op threads; 0 (the default) is one per physical core. Must be >= 0. */
 OPUSRT_C_API opusrt_status opusrt_config_set_threads(opusrt_config* config, int32_t threads);
@@ -188,6 +189,12 @@ OPUSRT_C_API void opusrt_free(opusrt_translator* translator);
  * strings live as long as the translator. A NULL translator has none. */
 OPUSRT_C_API size_t opusrt_warning_count(const opusrt_translator* translator);
 OPUSRT_C_API const char* opusrt_warning(const opusrt_translator* translator, size_t index);
+/* The target languages of a multi-target model, as opusrt_options_set_target_lang takes them
+ * ("cmn_Hans" for the vocabulary's >>cmn_Hans<<), in vocabulary order; none for a model with
+ * one target language. The count, and language `index` (NULL when out of range); strings live
+ * as long as the translator. A NULL translator has none. */
+OPUSRT_C_API size_t opusrt_language_count(const opusrt_translator* translator);
+OPUSRT_C_API const char* opusrt_language(const opusrt_translator* translator, size_t index);
 
 /* ---- per-call options ---------------------------------------------------------------------- */
 /* Every option starts unset: the model's generation_config.json decides (transformers'

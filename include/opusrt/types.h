@@ -13,7 +13,8 @@ namespace opusrt {
 
 // How decoder steps are run; every mode gives the same tokens.
 enum class DecoderMode {
-  kAuto,       // the merged graph when the export has it, else the split pair
+  kAuto,       // the merged graph when the export has it, else the split pair, else recompute
+               // (an export without past: decoder_model.onnx alone; the translator warns)
   kMerged,     // decoder_model_merged.onnx, branch chosen by use_cache_branch
   kSplit,      // decoder_model.onnx for the prefill, decoder_with_past_model.onnx afterwards
   kRecompute,  // no KV cache: each step reruns the whole prefix (quadratic; a test oracle)

@@ -38,8 +38,13 @@ struct opusrt_options {
 };
 
 struct opusrt_translator {
-  explicit opusrt_translator(opusrt::Translator t) : translator(std::move(t)) {}
+  explicit opusrt_translator(opusrt::Translator t) : translator(std::move(t)) {
+    // ">>cmn_Hans<<" -> "cmn_Hans", kept here so that opusrt_language's strings live as long.
+    for (const std::string& token : translator.model_info().language_tokens)
+      languages.push_back(token.size() > 4 ? token.substr(2, token.size() - 4) : token);
+  }
   opusrt::Translator translator;
+  std::vector<std::string> languages;
 };
 
 struct opusrt_session {
@@ -355,6 +360,15 @@ const char* opusrt_warning(const opusrt_translator* translator, size_t index) {
   if (translator == nullptr) return nullptr;
   const std::vector<std::string>& warnings = translator->translator.model_info().warnings;
   return index < warnings.size() ? warnings[index].c_str() : nullptr;
+}
+
+size_t opusrt_language_count(const opusrt_translator* translator) {
+  return translator == nullptr ? 0 : translator->languages.size();
+}
+
+const char* opusrt_language(const opusrt_translator* translator, size_t index) {
+  if (translator == nullptr) return nullptr;
+  return index < translator->languages.size() ? translator->languages[index].c_str() : nullptr;
 }
 
 // ---- options

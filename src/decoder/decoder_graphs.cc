@@ -142,7 +142,7 @@ void DecoderGraphs::check_interface(const runtime::Session& session, bool has_pa
   const runtime::IoInfo& logits = session.output("logits");
   if (logits.shape.size() != 3)
     throw Error(file + ": 'logits' has shape " + logits.shape_string() + ", expected [batch, sequence, vocab]");
-  expect_dim(session, logits, 2, config.decoder_vocab_size, "vocab_size");
+  expect_dim(session, logits, 2, config.decoder_vocab_size, "decoder_vocab_size");
 
   if (logits_only) return;
   for (const LayerKvNames& layer : names_) {

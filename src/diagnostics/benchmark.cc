@@ -146,8 +146,9 @@ class Bench {
     if (cached_->mode() == DecoderMode::kRecompute)
       throw Error(files_.onnx_dir.string() + ": the bench measures decoding with a KV cache and needs " +
                   "decoder_model_merged.onnx or decoder_with_past_model.onnx" +
-                  (cached_->logits_only() ? " (this export has no past: decoder_model.onnx returns logits only)"
-                                          : " (decoder mode 'recompute' was asked)"));
+                  (cached_->logits_only()               ? " (this export has no past: decoder_model.onnx returns logits only)"
+                   : config.decoder == DecoderMode::kAuto ? " (the directory has neither)"
+                                                          : " (decoder mode 'recompute' was asked)"));
     load_ms_ = seconds_since(start) * 1000;
     for (const std::string& token : tokenizer_->language_tokens())
       if (auto id = tokenizer_->token_id(token)) excluded_.insert(*id);
@@ -272,7 +273,7 @@ class Bench {
     std::vector<int64_t> ids;
     while (static_cast<int64_t>(ids.size()) < length) {
       const int64_t id = pick(rng_);
-      if (id != tokenizer_->eos_id() && id != tokenizer_->pad_id() && id != tokenizer_->unk_id()) ids.push_back(id);
+      if (!excluded_.contains(id)) ids.push_back(id);  // </s>, <pad>, <unk>, language tokens
     }
     return ids;
   }
@@ -293,6 +294,7 @@ class Bench {
   std::vector<double> decoder_step_ms(const std::vector<int64_t>& positions) {
     const std::vector<int64_t> ids = source(config_.source_length);
     const TokenBatch batch = TokenBatch::right_padded(std::span(&ids, 1), generation_.pad_token_id);
+    const int64_t continuation = target_ids(1).front();  // fed instead of </s> or <pad> to keep going
     std::vector<std::vector<double>> times(positions.size());
     for (int run = 0; run < config_.warmup + config_.runs; ++run) {
       CachedDecoder decoder(*cached_, encoder_->run(batch));
@@ -304,7 +306,7 @@ class Bench {
         const double ms = seconds_since(start) * 1000;
         auto row = logits.row(0);
         token = argmax(row);
-        if (token == tokenizer_->eos_id() || token == generation_.pad_token_id) token = ids.front();
+        if (token == tokenizer_->eos_id() || token == generation_.pad_token_id) token = continuation;
         const auto it = std::find(positions.begin(), positions.end(), position);
         if (it != positions.end() && run >= config_.warmup) times[it - positions.begin()].push_back(ms);
       }

@@ -102,7 +102,7 @@ class Inspector {
     std::optional<DecoderRun> merged, split;
     if (files_.decoder_merged) merged = check_cached_decoder(DecoderMode::kMerged);
     if (files_.decoder && files_.decoder_with_past) split = check_cached_decoder(DecoderMode::kSplit);
-    if (!merged && !split && files_.decoder && !files_.decoder_with_past)
+    if (!files_.decoder_merged && !files_.decoder_with_past && files_.decoder)
       add("decoder graphs", true,
           "decoder_model.onnx only (an export without past): no KV cache, every step reruns the decoder over the "
           "prefix (decoder mode 'recompute')");

@@ -282,6 +282,14 @@ std::string snapshot_gaps(const fs::path& snapshot, const std::string& variant) 
   }
   try {
     const ModelFiles files = ModelFiles::find(snapshot, variant);
+    if (!files.decoder_merged && !files.decoder_with_past) {
+      // decoder_model alone is an export without past only when the hub said the with-past graph
+      // does not exist (.no_exist); else the download stopped before it.
+      const std::string with_past =
+          (files.onnx_dir / files.graph_file("decoder_with_past_model")).lexically_relative(snapshot).generic_string();
+      if (!fs::exists(snapshot.parent_path().parent_path() / ".no_exist" / snapshot.filename() / with_past, ec))
+        gap(with_past);
+    }
     std::ifstream in(snapshot / "config.json", std::ios::binary);
     const nlohmann::json config = nlohmann::json::parse(in, nullptr, /*allow_exceptions=*/false);
     if (config.is_object()) {
@@ -959,12 +967,15 @@ fs::path download_model(const Settings& s, bool cache_fallback) {
     }
     graphs.push_back(decoder);
     files.emplace_back(decoder, std::move(decoder_meta));
-    // Without it the repository is an export without past: decoder_model alone, run in recompute mode.
+    // Without it the repository is an export without past: decoder_model alone, run in recompute
+    // mode. Only when the hub says so: a proxy's 404 is no proof (absent() then lets the cache serve).
     FileMeta with_past_meta = session.head(with_past);
     if (with_past_meta.exists) {
       graphs.push_back(with_past);
       files.emplace_back(with_past, std::move(with_past_meta));
     } else {
+      if (!with_past_meta.absence_confirmed)
+        session.absent(with_past_meta, s.label() + ": " + with_past + " is missing and the hub did not confirm it");
       absent.emplace_back(with_past, with_past_meta);
     }
   }

@@ -35,6 +35,8 @@ std::vector<std::filesystem::path> ModelFiles::graphs() const {
   return out;
 }
 
+std::string ModelFiles::graph_file(const std::string& stem) const { return graph_name(stem, variant); }
+
 std::vector<std::string> ModelFiles::suffixes(const std::string& variant) {
   if (variant.empty() || variant == "fp32") return {""};  // fp32 has no suffix
   // transformers.js maps dtype q8 to the `_quantized` files; `opusrt quantize --bits 8` writes `_q8`.

@@ -30,6 +30,8 @@ struct ModelFiles {
 
   // Every graph file found: the encoder, then the merged decoder and the split pair when present.
   std::vector<std::filesystem::path> graphs() const;
+  // The file name of graph `stem` ("decoder_with_past_model") in this variant, found or not.
+  std::string graph_file(const std::string& stem) const;
 
   // Throws opusrt::Error naming the directory and the file that is missing.
   static ModelFiles find(const std::filesystem::path& model_dir, const std::string& variant = "");

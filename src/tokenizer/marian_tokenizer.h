@@ -99,7 +99,10 @@ class MarianTokenizer {
   // vocab.json id of a piece (or of a special token), nullopt when absent.
   std::optional<int64_t> token_id(std::string_view piece) const;
 
-  // Every ">>xx<<" entry of vocab.json, in file order.
+  // Every ">>xx<<" entry of vocab.json (the source vocabulary), in file order. transformers'
+  // supported_language_codes is empty for separate vocabularies, yet its tokenizer still turns a
+  // leading ">>xx<<" of the source into that vocab.json id; opusrt lists them either way, so that a
+  // target language can be chosen on such a model too.
   std::vector<std::string> language_tokens() const;
 
  private:

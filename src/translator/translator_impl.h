@@ -58,12 +58,20 @@ struct Translator::Impl {
     info.default_num_beams = generation.num_beams;
     info.default_max_length = generation.max_length;
     info.language_tokens = tokenizer.language_tokens();
+    if (translator_config.decoder == DecoderMode::kAuto && decoder.mode() == DecoderMode::kRecompute)
+      info.warnings.push_back(no_kv_cache_warning());
+  }
+
+  // Why auto mode fell back to recompute, and what to do about it.
+  std::string no_kv_cache_warning() const {
+    const std::string slow = ": every step reruns the decoder over the whole prefix, several times slower than "
+                             "with a KV cache";
     if (decoder.logits_only())
-      info.warnings.push_back(
-          (files.onnx_dir / files.decoder->filename()).string() +
-          " returns logits only (an export without past, no decoder_with_past_model.onnx): every step reruns the "
-          "decoder over the whole prefix, several times slower than with a KV cache; export with optimum-cli "
-          "--task text2text-generation-with-past for one");
+      return (files.onnx_dir / files.decoder->filename()).string() + " returns logits only (an export without past, no " +
+             files.graph_file("decoder_with_past_model") + ")" + slow +
+             "; export with optimum-cli --task text2text-generation-with-past for one";
+    return files.onnx_dir.string() + ": no " + files.graph_file("decoder_model_merged") + " and no " +
+           files.graph_file("decoder_with_past_model") + slow + "; add either of them (from the same export)";
   }
 
   void check_tokenizer_against_config() const {

@@ -211,6 +211,24 @@ static void test_variant_and_warnings(void) {
   CHECK(opusrt_warning_count(NULL) == 0);
   CHECK(opusrt_warning(NULL, 0) == NULL);
 
+  /* The fixture's target languages (>>cmn_Hans<<, ... in its vocab), each usable as target_lang. */
+  translator = load();
+  const size_t languages = opusrt_language_count(translator);
+  CHECK(languages == 8);
+  CHECK(opusrt_language(translator, 0) != NULL && strcmp(opusrt_language(translator, 0), "cmn_Hans") == 0);
+  CHECK(opusrt_language(translator, languages) == NULL);
+  for (size_t i = 0; i < languages; ++i) {
+    const char* code = opusrt_language(translator, i);
+    CHECK(code != NULL && strchr(code, '>') == NULL && strchr(code, '<') == NULL);
+    CHECK_OK(opusrt_options_set_target_lang(options, code));
+    opusrt_result* result = translate(translator, options, kTexts, 1);
+    CHECK(result != NULL);
+    opusrt_result_free(result);
+  }
+  CHECK(opusrt_language_count(NULL) == 0);
+  CHECK(opusrt_language(NULL, 0) == NULL);
+  opusrt_free(translator);
+
   /* An export without past (the fixture next to this one) loads with one warning saying so. */
   char nopast[4096];
   snprintf(nopast, sizeof nopast, "%s/../tiny-nopast", model_dir);

@@ -43,7 +43,7 @@ rm -rf "$work/crate/target" "$work/crate/Cargo.lock"
 cd "$work/crate"
 
 step "cargo test --offline (pkg-config finds $work/prefix)"
-OPUSRT_TEST_MODEL="$model" "$cargo" test --offline --all-targets 2>&1 | tee "$work/test.log" || fail "cargo test failed"
+OPUSRT_TEST_MODEL="$model" OPUSRT_TEST_NOPAST_MODEL="$model/../tiny-nopast" "$cargo" test --offline --all-targets 2>&1 | tee "$work/test.log" || fail "cargo test failed"
 passed="$(grep -oE 'test result: ok\. [0-9]+ passed' "$work/test.log" | awk '{ n += $4 } END { print n + 0 }')"
 [ "$passed" -ge 10 ] || fail "only $passed tests passed"
 if [ "$sanitized" = 0 ]; then  # rustdoc runs doc tests without the runner (no preload)

@@ -456,7 +456,7 @@ TEST(CliStream, VariantRunsThatVariantsGraphs) {
 }
 
 // An export without past translates (recompute mode) and says on stderr why it is slow.
-TEST(CliStream, ExportWithoutPastWarnsOnStderr) {
+TEST(Cli, ExportWithoutPastTranslatesAndWarnsOnStderr) {
   const Result r = run_cli({"translate", "--model", (fixtures_dir() / "tiny-nopast").string(), "--max-new-tokens", "8"},
                            "Open the file.\n");
   ASSERT_EQ(r.exit_code, 0) << r.err;

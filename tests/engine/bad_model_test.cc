@@ -143,7 +143,7 @@ TEST_F(BadModel, SharedVocabForADecoderWithItsOwnVocabSize) {
 TEST_F(BadModel, ConfigDecoderVocabSizeDiffersFromGraph) {
   use_model(fixtures_dir() / "tiny-separate");
   edit_json("config.json", [](nlohmann::json& j) { j["decoder_vocab_size"] = j["decoder_vocab_size"].get<int>() - 2; });
-  expect_load_error({"logits", "vocab_size"});
+  expect_load_error({"'logits'", "config.json decoder_vocab_size"});
 }
 
 TEST_F(BadModel, ConfigVocabSizeDiffersFromGraph) {

@@ -96,6 +96,40 @@ TEST(NumpyReference, ExportWithoutPastTranslatesInRecomputeMode) {
   }
 }
 
+// A directory with a KV-cache export's decoder_model.onnx (it has present.* outputs) but neither
+// the merged nor the with-past graph: auto mode also falls back to recompute, and its warning
+// names the files to add instead of calling it an export without past. Asked-for recompute
+// does not warn.
+TEST(NumpyReference, MissingCachedDecoderGraphsFallBackToRecomputeWithAWarning) {
+  const std::filesystem::path dir = std::filesystem::path(testing::TempDir()) / "opusrt-decoder-model-only";
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  for (const auto& entry : std::filesystem::directory_iterator(tiny_model_dir())) {
+    const std::string name = entry.path().filename().string();
+    if (!entry.is_regular_file() || name.starts_with("decoder_model_merged") || name.starts_with("decoder_with_past"))
+      continue;
+    if (name.ends_with(".onnx") && name != "encoder_model.onnx" && name != "decoder_model.onnx") continue;
+    std::filesystem::copy_file(entry.path(), dir / name);
+  }
+  const Translator translator(dir), cached(tiny_model_dir());
+  const ModelInfo& info = translator.model_info();
+  EXPECT_EQ(info.decoder_mode, DecoderMode::kRecompute);
+  ASSERT_EQ(info.warnings.size(), 1u);
+  const std::string& warning = info.warnings[0];
+  EXPECT_NE(warning.find("no decoder_model_merged.onnx and no decoder_with_past_model.onnx"), std::string::npos)
+      << warning;
+  EXPECT_EQ(warning.find("without past"), std::string::npos) << warning;
+  TranslateOptions options;
+  options.max_new_tokens = 16;
+  EXPECT_EQ(translator.translate("Open the file.", options).output_ids,
+            cached.translate("Open the file.", options).output_ids);
+  TranslatorConfig recompute;
+  recompute.decoder = DecoderMode::kRecompute;
+  EXPECT_TRUE(Translator(dir, recompute).model_info().warnings.empty());
+  EXPECT_TRUE(Translator(tiny_model_dir(), recompute).model_info().warnings.empty());
+  std::filesystem::remove_all(dir);
+}
+
 // Model directories under fixtures_dir(), each with the directory of the reference it holds
 // for: tiny-opset18 has tiny's weights.
 struct FixtureModel {

@@ -695,6 +695,15 @@ TEST(Hub, OtherLayoutsAndFiles) {
   EXPECT_TRUE(fs::is_regular_file(nopast / "decoder_model.onnx"));
   EXPECT_FALSE(fs::exists(nopast / "decoder_with_past_model.onnx"));
   EXPECT_EQ(Translator(nopast).model_info().decoder_mode, DecoderMode::kRecompute);
+  EXPECT_TRUE(fs::exists(home.path() / "hub" / "models--someone--nopast" / ".no_exist" / kCommit /
+                         "decoder_with_past_model.onnx"));
+  // Without the hub's word that the with-past graph does not exist, decoder_model alone is a
+  // download that stopped: offline, the cache is incomplete, naming the file.
+  fs::remove_all(home.path() / "hub" / "models--someone--nopast" / ".no_exist");
+  HubOptions offline = options;
+  offline.offline = true;
+  const std::string incomplete = error_of([&] { resolve_model("someone/nopast", offline); });
+  EXPECT_NE(incomplete.find("decoder_with_past_model.onnx"), std::string::npos) << incomplete;
 
   // One file at a time.
   hub.add_repo(kRepo, kCommit, tiny_xenova_dir());

@@ -141,7 +141,8 @@ pub fn api_version() -> i32 {
 /// How a translator runs its decoder steps; every mode gives the same tokens.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum DecoderMode {
-    /// The merged decoder graph when the export has it, else the split pair.
+    /// The merged decoder graph when the export has it, else the split pair, else `Recompute`
+    /// (an export without past; `Translator::warnings` says so).
     Auto,
     Merged,
     Split,
@@ -277,6 +278,20 @@ impl Translator {
             (0..sys::opusrt_warning_count(self.raw.as_ptr()))
                 .filter_map(|i| {
                     let text = sys::opusrt_warning(self.raw.as_ptr(), i);
+                    (!text.is_null()).then(|| CStr::from_ptr(text).to_string_lossy().into_owned())
+                })
+                .collect()
+        }
+    }
+
+    /// The target languages of a multi-target model, as [`TranslateOptions::target_lang`] takes
+    /// them ("cmn_Hans" for `>>cmn_Hans<<`); empty for a model with one target language.
+    pub fn languages(&self) -> Vec<String> {
+        // SAFETY: self.raw is a live translator; the strings live as long as it and are copied.
+        unsafe {
+            (0..sys::opusrt_language_count(self.raw.as_ptr()))
+                .filter_map(|i| {
+                    let text = sys::opusrt_language(self.raw.as_ptr(), i);
                     (!text.is_null()).then(|| CStr::from_ptr(text).to_string_lossy().into_owned())
                 })
                 .collect()

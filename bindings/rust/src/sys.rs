@@ -89,6 +89,8 @@ extern "C" {
     pub fn opusrt_free(translator: *mut opusrt_translator);
     pub fn opusrt_warning_count(translator: *const opusrt_translator) -> usize;
     pub fn opusrt_warning(translator: *const opusrt_translator, index: usize) -> *const c_char;
+    pub fn opusrt_language_count(translator: *const opusrt_translator) -> usize;
+    pub fn opusrt_language(translator: *const opusrt_translator, index: usize) -> *const c_char;
 
     pub fn opusrt_options_create(out_options: *mut *mut opusrt_options) -> opusrt_status;
     pub fn opusrt_options_copy(options: *const opusrt_options, out_copy: *mut *mut opusrt_options) -> opusrt_status;

@@ -1,7 +1,8 @@
 //! The crate against an installed opusrt and the tiny fixture model (random weights: gibberish
 //! translations, but real ones: every property checked here holds for any model).
 //! The model directory: OPUSRT_TEST_MODEL, else the build tree's fixture (../../build/fixtures/tiny,
-//! made by the project's test build).
+//! made by the project's test build); OPUSRT_TEST_NOPAST_MODEL an export without past (else the
+//! fixture tiny-nopast next to the model, when there is one).
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -142,8 +143,20 @@ fn a_variant_loads_its_graphs_and_warnings_say_what_to_know() {
     assert!(e.message().contains("encoder_model_nope.onnx"), "{}", e);
     let e = Translator::with_config(model_dir(), &config("../up")).unwrap_err();
     assert_eq!(e.status(), Status::InvalidArgument);
-    // An export without past (the fixture next to the test model, when there is one).
-    let nopast = model_dir().join("../tiny-nopast");
+    // The target languages, each usable as target_lang.
+    let languages = quantized.languages();
+    assert!(languages.contains(&"cmn_Hans".to_string()), "{:?}", languages);
+    for code in &languages {
+        assert!(!code.contains(">>"), "{}", code);
+        quantized.translate("Hello world.", &greedy(4).target_lang(code)).expect("translated");
+    }
+    // An export without past: OPUSRT_TEST_NOPAST_MODEL (the project's test run sets it; then it
+    // must exist), else the fixture next to the test model when there is one.
+    let (nopast, required) = match std::env::var_os("OPUSRT_TEST_NOPAST_MODEL") {
+        Some(dir) => (PathBuf::from(dir), true),
+        None => (model_dir().join("../tiny-nopast"), false),
+    };
+    assert!(!required || nopast.join("config.json").exists(), "no model at {}", nopast.display());
     if nopast.join("config.json").exists() {
         let warnings = Translator::new(&nopast).expect("loads").warnings();
         assert_eq!(warnings.len(), 1, "{:?}", warnings);
