@@ -2,7 +2,8 @@
 // `*_uint8.onnx` (ONNX Runtime's dynamic int8 ops: DynamicQuantizeLinear, MatMulInteger, ...),
 // `*_q4.onnx` (4-bit weight-only MatMulNBits), `*_fp16.onnx` (float16 weights and
 // activations, float16 hidden states, logits and K/V at the interface) and `*_q4f16.onnx`
-// (onnx-community's: the fp16 graph with 4-bit weights and float16 scales), which the fixture
+// (onnx-community's: the fp16 graph with 4-bit weights and float16 scales) and `*_bnb4.onnx`
+// (transformers.js' 4-bit NormalFloat weights: MatMulBnb4), which the fixture
 // generator (scripts/fixtures/fixture_variants.py) writes next to the tiny model's fp32 graphs.
 //
 // What holds for them, and what cannot:
@@ -131,9 +132,9 @@ TEST_P(Variants, TranslatesTheFixtureInputsInEveryDecoderModeCachedMatchingRecom
     EXPECT_EQ(s.text, m.text);
     // Recompute is the oracle where quantization does not depend on the tensor's extent: not
     // for the dynamic int8 variants (see VariantsAccuracy.QuantizedRecomputeFollowsTheCachedRun)
-    // nor q4f16 (VariantsAccuracy.Q4f16StaysCloseToQ4); q4's weights are fixed, and its
-    // activations are not quantized.
-    if (GetParam() == "fp16" || GetParam() == "q4") {
+    // nor q4f16 (VariantsAccuracy.Q4f16StaysCloseToQ4); q4's and bnb4's weights are fixed, and
+    // their activations are not quantized.
+    if (GetParam() == "fp16" || GetParam() == "q4" || GetParam() == "bnb4") {
       EXPECT_EQ(r.output_ids, m.output_ids);
     }
   }
@@ -206,7 +207,7 @@ TEST_P(Variants, AMissingVariantNamesItsFile) {
   fs::remove_all(dir);
 }
 
-INSTANTIATE_TEST_SUITE_P(TinyFixture, Variants, ::testing::Values("quantized", "int8", "uint8", "q4", "fp16", "q4f16"),
+INSTANTIATE_TEST_SUITE_P(TinyFixture, Variants, ::testing::Values("quantized", "int8", "uint8", "q4", "fp16", "q4f16", "bnb4"),
                          [](const auto& info) { return info.param; });
 
 TEST(VariantsInterface, Fp16HasFloat16StatesLogitsAndKeysAndValues) {
