@@ -276,10 +276,28 @@ struct MarianTokenizer::Impl {
 
   const Vocab& decode_vocab() const { return target_vocab ? *target_vocab : vocab; }
 
-  int64_t token_to_id(std::string_view token) const {
+  // One side of the tokenizer: the source (source.spm, vocab.json) or the target (target.spm, the
+  // decoding vocabulary), as transformers' MarianTokenizer switches them for text_target.
+  struct Side {
+    const sentencepiece::SentencePieceProcessor& spm;
+    const Vocab& vocab;
+    const char* spm_name;
+    const char* input_name;  // for messages: "the input", "the target prefix"
+    int64_t unk_id;          // this vocabulary's <unk>
+  };
+  Side source_side() const { return {source_spm, vocab, "source.spm", "the input", unk_id}; }
+  Side target_side() const {
+    const Vocab& target = decode_vocab();
+    const auto unk_entry = target.piece_to_id.find(unk);
+    return {target_spm, target, "target.spm", "the target prefix",
+            unk_entry == target.piece_to_id.end() ? unk_id : unk_entry->second};
+  }
+
+  // Added tokens keep their (vocab.json) ids on both sides, as in transformers.
+  int64_t token_to_id(std::string_view token, const Side& side) const {
     if (auto it = added_ids.find(token); it != added_ids.end()) return it->second;
-    if (auto it = vocab.piece_to_id.find(token); it != vocab.piece_to_id.end()) return it->second;
-    return unk_id;
+    if (auto it = side.vocab.piece_to_id.find(token); it != side.vocab.piece_to_id.end()) return it->second;
+    return side.unk_id;
   }
 
   // Leftmost added token at or after `from`; longest at that position.
@@ -296,8 +314,8 @@ struct MarianTokenizer::Impl {
     return nullptr;
   }
 
-  // MarianTokenizer._tokenize on one chunk: language code + source.spm pieces -> ids.
-  void encode_chunk(std::string_view chunk, std::vector<int64_t>& ids) const {
+  // MarianTokenizer._tokenize on one chunk: language code + sentencepiece pieces -> ids.
+  void encode_chunk(std::string_view chunk, const Side& side, std::vector<int64_t>& ids) const {
     std::string rest;
     rest.reserve(chunk.size());
     size_t line_start = 0;
@@ -308,7 +326,7 @@ struct MarianTokenizer::Impl {
       const size_t p = line.find(">>");
       const size_t q = line.rfind("<<");
       if (p != std::string_view::npos && q != std::string_view::npos && q >= p + 3) {
-        if (line_start == 0 && p == 0) ids.push_back(token_to_id(line.substr(0, q + 2)));
+        if (line_start == 0 && p == 0) ids.push_back(token_to_id(line.substr(0, q + 2), side));
         rest.append(line.substr(0, p));
         rest.append(line.substr(q + 2));
       } else {
@@ -319,14 +337,23 @@ struct MarianTokenizer::Impl {
       line_start = nl + 1;
     }
     std::vector<std::string> pieces;
-    const auto status = source_spm.Encode(rest, &pieces);
-    if (!status.ok()) throw Error("source.spm: encoding failed: " + status.ToString());
-    for (const auto& piece : pieces) ids.push_back(token_to_id(piece));
+    const auto status = side.spm.Encode(rest, &pieces);
+    if (!status.ok()) throw Error(std::string(side.spm_name) + ": encoding failed: " + status.ToString());
+    for (const auto& piece : pieces) ids.push_back(token_to_id(piece, side));
   }
 
   std::vector<int64_t> encode(std::string_view text) const {
+    std::vector<int64_t> ids = encode_without_eos(text, source_side());
+    ids.push_back(eos_id);
+    return ids;
+  }
+
+  // tokenizer(text_target=...) minus its </s>: the same steps as encode() on the target side.
+  std::vector<int64_t> encode_target(std::string_view text) const { return encode_without_eos(text, target_side()); }
+
+  std::vector<int64_t> encode_without_eos(std::string_view text, const Side& side) const {
     if (const auto bad = find_invalid_utf8(text)) {
-      throw Error("invalid UTF-8 at byte " + std::to_string(*bad) + " of the input");
+      throw Error("invalid UTF-8 at byte " + std::to_string(*bad) + " of " + side.input_name);
     }
     // tokens_trie.split + lstrip/rstrip of the neighbours of added tokens.
     struct Chunk {
@@ -353,26 +380,8 @@ struct MarianTokenizer::Impl {
       if (chunk.token) {
         ids.push_back(chunk.token->id);
       } else if (!chunk.text.empty()) {
-        encode_chunk(chunk.text, ids);
+        encode_chunk(chunk.text, side, ids);
       }
-    }
-    ids.push_back(eos_id);
-    return ids;
-  }
-
-  std::vector<int64_t> encode_target(std::string_view text) const {
-    if (const auto bad = find_invalid_utf8(text)) {
-      throw Error("invalid UTF-8 at byte " + std::to_string(*bad) + " of the target prefix");
-    }
-    std::vector<std::string> pieces;
-    const auto status = target_spm.Encode(text, &pieces);
-    if (!status.ok()) throw Error("target.spm: encoding failed: " + status.ToString());
-    const Vocab& dv = decode_vocab();
-    std::vector<int64_t> ids;
-    ids.reserve(pieces.size());
-    for (const auto& piece : pieces) {
-      const auto it = dv.piece_to_id.find(piece);
-      ids.push_back(it == dv.piece_to_id.end() ? unk_id : it->second);
     }
     return ids;
   }

@@ -74,8 +74,9 @@ class MarianTokenizer {
   // pieces, "</s>" last) == convert_ids_to_tokens(encode(text)).
   std::vector<std::string> encode_pieces(std::string_view text) const;
 
-  // Target-side ids of a text (target.spm, the decoding vocabulary, unknown -> unk), without
-  // </s>: the form of a forced target prefix (tokenizer(text_target=...) minus its </s>).
+  // Target-side ids of a text, without </s>: the form of a forced target prefix
+  // (== transformers tokenizer(text_target=text)["input_ids"] minus its </s>): encode()'s steps
+  // (added tokens, a leading ">>xx<<", ...) with target.spm and the decoding vocabulary.
   std::vector<int64_t> encode_target(std::string_view text) const;
 
   // == transformers tokenizer.decode(ids, skip_special_tokens=True).

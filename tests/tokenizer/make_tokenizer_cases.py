@@ -10,7 +10,8 @@ transformers' MarianTokenizer checked against transformers' own output in
 {
   "model": DIR, "seed": N, "eos_id": .., "unk_id": .., "pad_id": .., "vocab_size": ..,
   "language_tokens": [...],
-  "encode_cases": [{"kind": str, "text": str, "ids": [int], "pieces": [str], "decoded": str}],
+  "encode_cases": [{"kind": str, "text": str, "ids": [int], "pieces": [str], "decoded": str,
+                    "target_ids": [int]}],   (target_ids: encode_target, a forced prefix's ids)
   "decode_cases": [{"kind": str, "ids": [int], "text": str}]
 }
 """
@@ -222,7 +223,7 @@ def main() -> int:
     for kind, text in texts:
         ids = tok.encode(text)
         encode_cases.append({"kind": kind, "text": text, "ids": ids, "pieces": tok.pieces(text),
-                             "decoded": tok.decode(ids)})
+                             "decoded": tok.decode(ids), "target_ids": tok.encode_target(text)})
     doc = {
         "model": str(args.model),
         "seed": args.seed,

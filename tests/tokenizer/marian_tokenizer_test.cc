@@ -133,6 +133,18 @@ void run_cases_file(const fs::path& model_dir, const fs::path& cases_path) {
         << "encode case " << i << ": " << printable(text);
     if (!ok && ++failures >= 20) FAIL() << "too many failures, stopping";
   }
+  // The same texts as forced target prefixes (target.spm, the decoding vocabulary, no </s>).
+  size_t target_cases = 0;
+  for (size_t i = 0; i < encode_cases.size(); ++i) {
+    const auto& c = encode_cases[i];
+    const std::string text = c.at("text").get<std::string>();
+    const auto expected = ids_of(c.at("target_ids"));
+    const auto got = tok.encode_target(text);
+    EXPECT_EQ(got, expected) << "target case " << i << " (" << c.at("kind").get<std::string>() << "): " << printable(text);
+    target_cases += got == expected;
+    if (got != expected && ++failures >= 20) FAIL() << "too many failures, stopping";
+  }
+  EXPECT_EQ(target_cases, encode_cases.size());
 
   const auto& decode_cases = cases.at("decode_cases");
   ASSERT_GT(decode_cases.size(), 100u);
