@@ -124,7 +124,8 @@ typedef enum opusrt_early_stopping {
 
 /* How opusrt_translate_text cuts a text into the units the model translates. */
 typedef enum opusrt_split {
-  OPUSRT_SPLIT_AUTO = 0,      /* the whole text as one unit when it fits the model, else sentences */
+  OPUSRT_SPLIT_AUTO = 0,      /* each line as one unit when it fits the model, else its sentences;
+                               * line breaks are kept */
   OPUSRT_SPLIT_SENTENCES = 1, /* always sentence by sentence, joined back with the original whitespace */
   OPUSRT_SPLIT_NONE = 2       /* the text exactly as given, as one unit; an error if it does not fit */
 } opusrt_split;

@@ -31,7 +31,8 @@ EarlyStopping parse_early_stopping(std::string_view text);  // "true" | "false" 
 
 // How translate_text cuts a text into units the model translates.
 enum class SplitMode {
-  kAuto,       // the whole text as one unit when it fits the model, else sentences (never cropped)
+  kAuto,       // each line (up to a line break) as one unit when it fits the model, else its
+               // sentences (never cropped); line breaks are kept
   kSentences,  // always sentence by sentence (ICU), joined back with the original whitespace
   kNone,       // the text exactly as given, as one unit (blank text too, as transformers would);
                // an error if it does not fit

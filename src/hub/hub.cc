@@ -6,6 +6,7 @@
 #include <curl/curl.h>
 #include <pwd.h>
 
+#include <algorithm>
 #include <cctype>
 #include <chrono>
 #include <ctime>
@@ -171,6 +172,11 @@ struct Settings {
 hub::RepoId parse_repo_or_throw(const std::string& model) {
   std::optional<hub::RepoId> repo = hub::parse_repo_id(model);
   if (!repo) {
+    // A path (absolute, relative with ./ or ~, or not of the owner/name shape): the directory is
+    // what is missing.
+    const bool path_like = model.starts_with('/') || model.starts_with('.') || model.starts_with('~') ||
+                           std::count(model.begin(), model.end(), '/') != 1;
+    if (path_like) throw Error("'" + model + "': model directory not found, and not a hub id owner/name such as Xenova/opus-mt-en-zh");
     throw Error("'" + model + "': not a model directory, and not a Hugging Face hub id owner/name "
                 "(each part [A-Za-z0-9][A-Za-z0-9._-]*, without '..' or '--')");
   }
@@ -307,7 +313,8 @@ std::string snapshot_gaps(const fs::path& snapshot, const std::string& variant) 
   return gaps;
 }
 
-fs::path offline_snapshot(const Settings& s, const std::string& why) {
+fs::path offline_snapshot(const Settings& s, std::string why) {
+  if (why.starts_with(s.label() + ": ")) why.erase(0, s.label().size() + 2);  // said once, in front
   const hub::RepoCache cache(s.cache_root, s.repo);
   const std::optional<std::string> commit = cached_commit(cache, s.revision);
   if (!commit) {

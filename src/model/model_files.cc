@@ -1,5 +1,7 @@
 #include "model/model_files.h"
 
+#include <algorithm>
+
 #include "opusrt/error.h"
 
 namespace opusrt {
@@ -13,6 +15,25 @@ std::optional<std::filesystem::path> existing(const std::filesystem::path& path)
 
 std::string graph_name(const std::string& stem, const std::string& variant) {
   return variant.empty() ? stem + ".onnx" : stem + "_" + variant + ".onnx";
+}
+
+// The variants whose encoder the directory (or its onnx/ subfolder) has: "fp32" for
+// encoder_model.onnx, "q4" for encoder_model_q4.onnx, ...; sorted.
+std::vector<std::string> variants_present(const std::filesystem::path& model_dir) {
+  std::vector<std::string> found;
+  for (const std::filesystem::path& dir : {model_dir, model_dir / "onnx"}) {
+    std::error_code ec;
+    for (std::filesystem::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+      const std::string name = it->path().filename().string();
+      if (!name.starts_with("encoder_model") || !name.ends_with(".onnx")) continue;
+      const std::string middle = name.substr(13, name.size() - 13 - 5);  // "" or "_q4"
+      if (middle.empty()) found.push_back("fp32");
+      else if (middle.size() > 1 && middle[0] == '_') found.push_back(middle.substr(1));
+    }
+  }
+  std::sort(found.begin(), found.end());
+  found.erase(std::unique(found.begin(), found.end()), found.end());
+  return found;
 }
 
 }  // namespace
@@ -66,8 +87,12 @@ ModelFiles ModelFiles::find(const std::filesystem::path& model_dir, const std::s
     files.variant = suffix;
     break;
   }
-  if (files.onnx_dir.empty())
-    throw Error(model_dir.string() + ": no " + looked_for + " (looked in the directory and in its onnx/ subfolder)");
+  if (files.onnx_dir.empty()) {
+    std::string present;
+    for (const std::string& v : variants_present(model_dir)) present += (present.empty() ? "" : ", ") + v;
+    throw Error(model_dir.string() + ": no " + looked_for + " (looked in the directory and in its onnx/ subfolder)" +
+                (present.empty() ? std::string() : "; its graphs are of the variants " + present + " (--variant)"));
+  }
   const std::string& variant = files.variant;
   const std::string encoder_name = graph_name("encoder_model", variant);
   files.encoder = files.onnx_dir / encoder_name;

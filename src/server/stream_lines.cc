@@ -1,6 +1,7 @@
 #include "server/stream_lines.h"
 
 #include "opusrt/error.h"
+#include "opusrt/translator.h"
 
 namespace opusrt::server {
 
@@ -21,11 +22,15 @@ StreamMessage parse_stream_message(std::string_view payload) {
   }
   if (json.contains("segment"))
     m.segment = json["segment"].is_string() ? json["segment"].get<std::string>() : json["segment"].dump();
+  if (json.contains("target")) {
+    if (!json["target"].is_string()) throw Error("\"target\" must be a language code string, e.g. \"zh\"");
+    m.target = json["target"].get<std::string>();
+  }
   return m;
 }
 
 nlohmann::json update_json(const IncrementalUpdate& u, const std::string& segment) {
-  nlohmann::json out = {{"segment", segment.empty() ? nlohmann::json(u.segment) : nlohmann::json(segment)},
+  nlohmann::json out = {{"segment", segment.empty() ? std::to_string(u.segment) : segment},
                         {"seq", u.seq},
                         {"committed", u.committed},
                         {"tentative", u.tentative},
@@ -39,6 +44,38 @@ nlohmann::json update_json(const IncrementalUpdate& u, const std::string& segmen
 
 std::string json_line(const nlohmann::json& value) {
   return value.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+StreamConnection::StreamConnection(const Translator& translator, IncrementalOptions options, TargetResolver resolve)
+    : translator_(translator), options_(std::move(options)), resolve_(std::move(resolve)), session_(translator_, options_) {}
+
+StreamConnection::Reply StreamConnection::push(const StreamMessage& m) {
+  const std::string shown_name = name_.empty() ? std::to_string(segment_) : name_;
+  if (open_ && !m.segment.empty() && m.segment != name_)
+    throw Error("segment '" + m.segment + "' starts before segment '" + shown_name + "' got its final");
+  if (m.target) {
+    std::string target = resolve_ ? resolve_(*m.target) : *m.target;
+    if (target != options_.translate.target_lang) {
+      if (open_)
+        throw Error("target '" + *m.target + "' mid-segment: the target language can change only at the start of a "
+                    "segment (after a final); segment '" + shown_name + "' is open");
+      IncrementalOptions switched = options_;
+      switched.translate.target_lang = std::move(target);
+      session_ = IncrementalSession(translator_, switched);  // checks the language; the old one stays on error
+      options_ = std::move(switched);
+    }
+  }
+  Reply reply{session_.push(m.text, m.final), {}};
+  if (!open_ && !m.segment.empty()) name_ = m.segment;
+  reply.update.segment = segment_;
+  reply.update.seq = seq_++;
+  reply.line = update_json(reply.update, name_);
+  open_ = !m.final;  // a split final closes the start of the caller's segment, which goes on
+  if (reply.update.final) {
+    ++segment_;
+    if (m.final) name_.clear();
+  }
+  return reply;
 }
 
 }  // namespace opusrt::server

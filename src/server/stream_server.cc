@@ -7,6 +7,8 @@
 #include <deque>
 #include <list>
 #include <mutex>
+#include <optional>
+#include <string_view>
 #include <thread>
 
 #include <boost/asio/ip/tcp.hpp>
@@ -30,6 +32,45 @@ using tcp = asio::ip::tcp;
 using Clock = std::chrono::steady_clock;
 
 std::string error_line(const std::string& message) { return json_line({{"error", message}}); }
+
+// %XX and '+' of a URL query value. Written here because Debian 12's Boost (1.74) has no
+// Boost.URL and cpp-httplib keeps its decoder in a detail namespace; a bad escape stays as is.
+std::string url_decode(std::string_view text) {
+  std::string out;
+  for (size_t i = 0; i < text.size(); ++i) {
+    const auto hex = [](char c) -> int {
+      if (c >= '0' && c <= '9') return c - '0';
+      if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+      if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+      return -1;
+    };
+    if (text[i] == '+') {
+      out += ' ';
+    } else if (text[i] == '%' && i + 2 < text.size() && hex(text[i + 1]) >= 0 && hex(text[i + 2]) >= 0) {
+      out += static_cast<char>(hex(text[i + 1]) * 16 + hex(text[i + 2]));
+      i += 2;
+    } else {
+      out += text[i];
+    }
+  }
+  return out;
+}
+
+// The value of `name` in the query of `target` ("/v1/stream?target=zh&api_key=K"), "" when absent.
+std::string query_value(std::string_view target, std::string_view name) {
+  const size_t question = target.find('?');
+  if (question == std::string_view::npos) return "";
+  std::string_view query = target.substr(question + 1);
+  while (!query.empty()) {
+    const size_t amp = query.find('&');
+    const std::string_view pair = query.substr(0, amp);
+    const size_t eq = pair.find('=');
+    if (url_decode(pair.substr(0, eq)) == name) return eq == std::string_view::npos ? "" : url_decode(pair.substr(eq + 1));
+    if (amp == std::string_view::npos) break;
+    query.remove_prefix(amp + 1);
+  }
+  return "";
+}
 
 size_t turns_for(const StreamServerOptions& options, const Translator& translator) {
   if (options.concurrent_updates > 0) return options.concurrent_updates;
@@ -151,8 +192,24 @@ struct StreamServer::Impl {
       response.prepare_payload();
       http::write(socket, response);
     };
-    if (request.target() != "/v1/stream") return refuse(http::status::not_found, "not found: the stream is at /v1/stream");
+    const std::string_view url(request.target().data(), request.target().size());
+    if (url.substr(0, url.find('?')) != "/v1/stream")
+      return refuse(http::status::not_found, "not found: the stream is at /v1/stream");
     if (!websocket::is_upgrade(request)) return refuse(http::status::bad_request, "/v1/stream is a WebSocket endpoint");
+    if (!options.api_keys.empty()) {  // as /translate: LibreTranslate's api_key, here in the URL
+      const std::string key = query_value(url, "api_key");
+      if (key.empty()) return refuse(http::status::forbidden, "Missing API key: this server needs an api_key (/v1/stream?api_key=KEY)");
+      if (!options.api_keys.contains(key)) return refuse(http::status::forbidden, "Invalid API key");
+    }
+    std::optional<StreamConnection> stream;
+    try {
+      IncrementalOptions incremental = options.incremental;
+      if (const std::string target = query_value(url, "target"); !target.empty())
+        incremental.translate.target_lang = options.resolve_target ? options.resolve_target(target) : target;
+      stream.emplace(translator, std::move(incremental), options.resolve_target);
+    } catch (const Error& e) {
+      return refuse(http::status::bad_request, e.what());
+    }
     {
       std::lock_guard<std::mutex> lock(mutex);
       if (open > options.max_connections) return refuse(http::status::service_unavailable, "too many streams, retry later");
@@ -161,8 +218,6 @@ struct StreamServer::Impl {
     websocket::stream<tcp::socket&> ws(socket);
     ws.read_message_max(options.max_message_bytes);
     ws.accept(request);
-    IncrementalSession session(translator, options.incremental);
-    std::string segment;
     int64_t skipped = 0;
     Clock::time_point last_run{};
     const auto min_gap = std::chrono::duration<double>(options.max_partials_per_second > 0 ? 1.0 / options.max_partials_per_second : 0.0);
@@ -196,19 +251,16 @@ struct StreamServer::Impl {
         ++skipped;  // superseded while it waited for its turn
         continue;
       }
-      if (segment.empty()) segment = m.segment;
       std::string line;
       try {
-        const IncrementalUpdate u = session.push(m.text, m.final);
+        nlohmann::json out = stream->push(m).line;
         last_run = Clock::now();
-        nlohmann::json out = update_json(u, segment);
         out["skipped"] = skipped;
         line = json_line(out);
       } catch (const Error& e) {
         line = error_line(e.what());
       }
       turn.release();
-      if (m.final) segment.clear();
       ws.text(true);
       ws.write(asio::buffer(line));
     }

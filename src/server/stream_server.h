@@ -1,8 +1,9 @@
 #pragma once
 
-// Live speech over WebSocket (`opusrt serve --stream-port N`, path /v1/stream): one
-// IncrementalSession per connection. The client sends text messages in the JSON-line format of
-// `opusrt stream` ({"segment", "text", "final"}); the server answers each translated partial
+// Live speech over WebSocket (`opusrt serve --stream-port N`, path /v1/stream, with
+// ?target=LANG and ?api_key=KEY when needed): one IncrementalSession per connection. The client
+// sends text messages in the JSON-line format of `opusrt stream` ({"segment", "text", "final",
+// "target"?}: server/stream_lines.h); the server answers each translated partial
 // with an update line ({"segment", "seq", "committed", "tentative", "final", "retracted", "ms",
 // "skipped"}) and each bad message with {"error": "..."}.
 //
@@ -23,14 +24,23 @@
 #include <cstddef>
 #include <functional>
 #include <memory>
+#include <set>
 #include <string>
 
 #include "opusrt/incremental.h"
+#include "server/stream_lines.h"
 
 namespace opusrt::server {
 
 struct StreamServerOptions {
   IncrementalOptions incremental;                   // policy, beams, target language default
+  // When not empty, a connection needs one of these keys in its URL (/v1/stream?api_key=KEY),
+  // as /translate does (a 403 refuses the handshake otherwise).
+  std::set<std::string> api_keys;
+  // A client's target language (the URL's ?target=zh, a message's "target") -> the model's code
+  // (server/language_map.h); empty: taken as the model's own code. A bad one: 400 at the
+  // handshake, an error line for a message.
+  TargetResolver resolve_target;
   size_t max_message_bytes = 64 * 1024;
   double max_partials_per_second = 20;
   std::chrono::milliseconds idle_timeout{60000};

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cctype>
 #include <numeric>
+#include <string_view>
 
 #include "opusrt/error.h"
 
@@ -13,11 +14,47 @@ bool is_blank(std::string_view text) {
   return std::all_of(text.begin(), text.end(), [](unsigned char c) { return std::isspace(c) != 0; });
 }
 
+// A line or paragraph break, as ICU's sentence rules take them (Sep: they always end a
+// sentence): LF, CR, NEL (U+0085), LS and PS (U+2028, U+2029).
+bool has_line_break(std::string_view text) {
+  return text.find_first_of("\n\r") != std::string_view::npos || text.find("\xC2\x85") != std::string_view::npos ||
+         text.find("\xE2\x80\xA8") != std::string_view::npos || text.find("\xE2\x80\xA9") != std::string_view::npos;
+}
+
+// kAuto: each line that fits is one unit; a line that does not is cut into sentences. The model
+// sees no line breaks (sentencepiece turns them into spaces), so a text translated whole would
+// lose them, and lines without final punctuation would run into one another.
+std::vector<TextSegment> line_segments(const std::string& text, const std::function<bool(std::string_view)>& fits) {
+  if (!has_line_break(text) && fits(text)) return {{"", text, ""}};
+  const std::vector<TextSegment> sentences = split_sentences(text);  // ICU breaks after every line break
+  std::vector<TextSegment> out;
+  for (size_t begin = 0; begin < sentences.size();) {
+    size_t end = begin + 1;  // one line: the sentences up to whitespace with a line break
+    while (end < sentences.size() && !has_line_break(sentences[end - 1].trailing) &&
+           !has_line_break(sentences[end].leading))
+      ++end;
+    TextSegment line = sentences[begin];
+    for (size_t i = begin + 1; i < end; ++i)
+      line.content += sentences[i - 1].trailing + sentences[i].leading + sentences[i].content;
+    line.trailing = sentences[end - 1].trailing;
+    if (end - begin > 1 && fits(line.content)) {
+      out.push_back(std::move(line));
+    } else {
+      out.insert(out.end(), sentences.begin() + static_cast<std::ptrdiff_t>(begin),
+                 sentences.begin() + static_cast<std::ptrdiff_t>(end));
+    }
+    begin = end;
+  }
+  return out;
+}
+
 void add_units(const std::string& text, size_t t, SplitMode split, const std::function<bool(std::string_view)>& fits,
                DocumentUnits& out) {
   std::vector<TextSegment>& segments = out.segments[t];
-  if (split == SplitMode::kNone || (split == SplitMode::kAuto && fits(text))) {
+  if (split == SplitMode::kNone) {
     segments.push_back({"", text, ""});
+  } else if (split == SplitMode::kAuto) {
+    segments = line_segments(text, fits);
   } else {
     segments = split_sentences(text);
   }

@@ -34,8 +34,9 @@ struct DocumentUnits {
   std::vector<std::string> errors;                 // per text: why it could not be split (no units then)
 };
 
-// kNone: each text is one unit, exactly as given (blank too). kAuto: a text that `fits` is one
-// unit, else as kSentences. kSentences: sentences, blank ones kept out, pieces cut to `fits`.
+// kNone: each text is one unit, exactly as given (blank too). kAuto: each line of a text (up to
+// a line break) that `fits` is one unit, a line that does not is cut as kSentences cuts it; line
+// breaks stay in the layout. kSentences: sentences, blank ones kept out, pieces cut to `fits`.
 // A text that cannot be split (invalid UTF-8) gets an error and no units; the others go on.
 DocumentUnits split_documents(std::span<const std::string> texts, SplitMode split,
                               const std::function<bool(std::string_view)>& fits);

@@ -20,8 +20,19 @@ std::string translate_html(const Translator& translator, std::string_view html, 
   return translate_html(html, [&](const std::vector<std::string>& units) {
     std::vector<std::string> texts;
     texts.reserve(units.size());
-    for (TextTranslation& result : translator.translate_texts(units, options, split, max_batch))
-      texts.push_back(std::move(result.text));
+    const auto translate = [&](std::span<const std::string> part, const TranslateOptions& part_options) {
+      for (TextTranslation& result : translator.translate_texts(part, part_options, split, max_batch))
+        texts.push_back(std::move(result.text));
+    };
+    if (options.target_prefix.empty() && options.target_prefix_ids.empty()) {
+      translate(units, options);
+    } else {  // a forced prefix belongs to the document's first block only, as to a text's first sentence
+      TranslateOptions rest = options;
+      rest.target_prefix.clear();
+      rest.target_prefix_ids.clear();
+      translate(std::span(units).first(1), options);
+      translate(std::span(units).subspan(1), rest);
+    }
     return texts;
   });
 }

@@ -85,6 +85,22 @@ TEST(Cli, RequiredModelAndBadOptionValues) {
   EXPECT_NE(run_cli({"translate"}).exit_code, 0);
   EXPECT_NE(run_cli({"translate", "--model", tiny_model_dir().string(), "--decoder", "fast"}).exit_code, 0);
   EXPECT_NE(run_cli({"translate", "--model", tiny_model_dir().string(), "--max-new-tokens", "0"}).exit_code, 0);
+  // Range errors say what is wanted, not the range of a double.
+  const Result zero_beams = run_cli({"translate", "--model", tiny_model_dir().string(), "--beams", "0"});
+  EXPECT_NE(zero_beams.exit_code, 0);
+  EXPECT_NE(zero_beams.err.find("--beams: must be greater than 0, got 0"), std::string::npos) << zero_beams.err;
+  const Result negative = run_cli({"translate", "--model", tiny_model_dir().string(), "--top-k", "-1"});
+  EXPECT_NE(negative.err.find("must be 0 or more, got -1"), std::string::npos) << negative.err;
+  EXPECT_EQ(negative.err.find("179769"), std::string::npos) << negative.err;
+  // A model path that does not exist says so.
+  const Result missing = run_cli({"translate", "--model", "/nonexistent/opusrt-model"}, "Hello\n");
+  EXPECT_NE(missing.err.find("'/nonexistent/opusrt-model': model directory not found"), std::string::npos)
+      << missing.err;
+  // download of a local directory checks that it has the variant asked for.
+  const Result no_variant = run_cli({"download", tiny_model_dir().string(), "--variant", "nope"});
+  EXPECT_NE(no_variant.exit_code, 0);
+  EXPECT_NE(no_variant.err.find("encoder_model_nope.onnx"), std::string::npos) << no_variant.err;
+  EXPECT_EQ(run_cli({"download", tiny_model_dir().string(), "--variant", "q4"}).exit_code, 0);
   EXPECT_NE(run_cli({"frobnicate"}).exit_code, 0);
 }
 
@@ -206,7 +222,20 @@ TEST(Cli, NBestNeedsEnoughBeams) {
   const Result r = run_cli({"translate", "--model", tiny_model_dir().string(), "--beams", "2", "--n-best", "3"},
                            "Hello\n");
   EXPECT_NE(r.exit_code, 0);
-  EXPECT_NE(r.err.find("num_return_sequences"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("--n-best 3 needs --beams 3 or more (--beams is 2)"), std::string::npos) << r.err;
+  const int defaults = Translator(tiny_model_dir()).model_info().default_num_beams;
+  const std::string too_many = std::to_string(defaults + 1);
+  const Result by_default = run_cli({"translate", "--model", tiny_model_dir().string(), "--n-best", too_many}, "Hello\n");
+  EXPECT_NE(by_default.exit_code, 0);
+  EXPECT_NE(by_default.err.find("(the model's default is " + std::to_string(defaults) + ")"), std::string::npos)
+      << by_default.err;
+  const Result sampled = run_cli({"translate", "--model", tiny_model_dir().string(), "--sample", "--n-best", "2"}, "Hello\n");
+  EXPECT_NE(sampled.err.find("--n-best 2 needs beam search, not --sample"), std::string::npos) << sampled.err;
+  EXPECT_EQ(run_cli({"translate", "--model", tiny_model_dir().string(), "--beams", "3", "--n-best", "3",
+                     "--max-new-tokens", "4"},
+                    "Hello\n")
+                .exit_code,
+            0);
 }
 
 TEST(Cli, InvalidUtf8NamesTheLine) {
@@ -215,6 +244,24 @@ TEST(Cli, InvalidUtf8NamesTheLine) {
   EXPECT_NE(r.exit_code, 0);
   EXPECT_NE(r.err.find("line 2"), std::string::npos) << r.err;
   EXPECT_NE(r.err.find("UTF-8"), std::string::npos) << r.err;
+}
+
+// JSON lines: --replace-invalid works on them too (the bad byte sits inside a JSON string), and
+// an empty line is a clear error, not the JSON parser's.
+TEST(Cli, JsonlLinesReplaceInvalidBytesAndNameAnEmptyLine) {
+  const std::vector<std::string> jsonl = {"translate", "--model", tiny_model_dir().string(), "--max-new-tokens", "5",
+                                          "--input-format", "jsonl"};
+  const Result strict = run_cli(jsonl, "\"Hello\"\n\"bad \xC3\x28 byte\"\n");
+  EXPECT_NE(strict.exit_code, 0);
+  EXPECT_NE(strict.err.find("line 2"), std::string::npos) << strict.err;
+  std::vector<std::string> replacing = jsonl;
+  replacing.push_back("--replace-invalid");
+  const Result replaced = run_cli(replacing, "\"Hello\"\n\"bad \xC3\x28 byte\"\n");
+  ASSERT_EQ(replaced.exit_code, 0) << replaced.err;
+  EXPECT_EQ(replaced.lines().size(), 2u);
+  const Result empty = run_cli(jsonl, "\"Hello\"\n\n");
+  EXPECT_NE(empty.exit_code, 0);
+  EXPECT_NE(empty.err.find("line 2: empty; expected a JSON string"), std::string::npos) << empty.err;
 }
 
 TEST(Cli, InspectPassesOnTheFixtureModel) {
@@ -470,9 +517,35 @@ TEST(Cli, ExportWithoutPastTranslatesAndWarnsOnStderr) {
 
 TEST(CliStream, BadInputLinesAreClearErrors) {
   const std::string model = tiny_model_dir().string();
-  const Result not_json = run_cli({"stream", "--model", model}, "{\"text\": \"Hello\"}\nnot json\n");
+  // A bad line is answered with an error line (and on stderr); the lines after it are still
+  // translated, and the exit status says that one failed.
+  const Result not_json =
+      run_cli({"stream", "--model", model}, "{\"text\": \"Hello\"}\nnot json\n{\"text\": \"Hello\", \"final\": true}\n");
   EXPECT_NE(not_json.exit_code, 0);
   EXPECT_NE(not_json.err.find("line 2"), std::string::npos) << not_json.err;
+  {
+    std::istringstream lines(not_json.out);
+    std::vector<nlohmann::json> out;
+    for (std::string line; std::getline(lines, line);) out.push_back(nlohmann::json::parse(line));
+    ASSERT_EQ(out.size(), 3u) << not_json.out;
+    EXPECT_FALSE(out[0].contains("error"));
+    EXPECT_NE(out[1].value("error", "").find("line 2: not JSON"), std::string::npos) << out[1].dump();
+    EXPECT_TRUE(out[2].value("final", false)) << out[2].dump();
+    EXPECT_EQ(out[2]["segment"], "0");  // unnamed segments are numbered, as strings
+  }
+  // A message's "target" switches the language at a segment start, not in the middle of one.
+  const Result targets = run_cli({"stream", "--model", model, "--max-new-tokens", "20"},
+                                 "{\"text\": \"Open the file.\", \"final\": true, \"target\": \"cmn_Hant\"}\n"
+                                 "{\"text\": \"Open\"}\n"
+                                 "{\"text\": \"Open the\", \"target\": \"cmn_Hans\"}\n");
+  EXPECT_NE(targets.exit_code, 0);
+  EXPECT_NE(targets.err.find("line 3: target 'cmn_Hans' mid-segment"), std::string::npos) << targets.err;
+  const Result hant = run_cli({"translate", "--model", model, "--beams", "1", "--max-new-tokens", "20", "--target-lang",
+                               "cmn_Hant"},
+                              "Open the file.\n");
+  ASSERT_EQ(hant.exit_code, 0) << hant.err;
+  EXPECT_EQ(nlohmann::json::parse(targets.out.substr(0, targets.out.find('\n')))["committed"],
+            hant.out.substr(0, hant.out.find('\n')));
   const Result bad_utf8 = run_cli({"stream", "--model", model}, "{\"text\": \"Hello\"}\n{\"text\": \"caf\\udc00\"}\n");
   EXPECT_NE(bad_utf8.exit_code, 0);
   const Result bad_policy = run_cli({"stream", "--model", model, "--policy", "sometimes"}, "");

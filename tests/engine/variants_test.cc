@@ -164,6 +164,13 @@ TEST_P(Variants, AMissingVariantNamesItsFile) {
     ADD_FAILURE() << "variant " << absent << " loaded";
   } catch (const Error& e) {
     EXPECT_NE(std::string(e.what()).find("encoder_model_" + absent + ".onnx"), std::string::npos) << e.what();
+    // ... and says which variants the directory does have.
+    const std::string message = e.what();
+    const size_t listed = message.find("; its graphs are of the variants ");
+    ASSERT_NE(listed, std::string::npos) << message;
+    for (const std::string& present : {std::string("fp32"), GetParam()})
+      EXPECT_NE(message.find(present, listed), std::string::npos) << message;
+    EXPECT_NE(message.find("(--variant)"), std::string::npos) << message;
   }
 
   // The variant's encoder, but none of its decoders.

@@ -1069,6 +1069,10 @@ TEST(HubProtocol, FailingHubFallsBackToACompleteCache) {
   const std::string tls_message = error_of([&] { resolve_model(kRepo, tls_fresh); });
   EXPECT_NE(tls_message.find("cannot reach the hub"), std::string::npos) << tls_message;
   EXPECT_NE(tls_message.find("not in the Hugging Face cache"), std::string::npos) << tls_message;
+  // The repository and revision are named once, in front.
+  const std::string label = std::string(kRepo) + "@";
+  EXPECT_EQ(tls_message.find(label), 0u) << tls_message;
+  EXPECT_EQ(tls_message.find(label, 1), std::string::npos) << tls_message;
 }
 
 TEST(HubProtocol, CachedCommitRevisionNeverAsksTheHub) {

@@ -136,6 +136,23 @@ TEST(TrainedModel, EvalCommandRejectsMismatchedFiles) {
                             "--reference", (dir / "ref.zh").string()});
   EXPECT_NE(r.exit_code, 0);
   EXPECT_NE(r.err.find("ref.zh: 1 lines, but"), std::string::npos) << r.err;
+  // A variant the model lacks, or an output that cannot be written, fails before any
+  // translation (not after the first variants were scored).
+  std::ofstream(dir / "ref.zh") << "打开\n关闭\n";
+  const std::vector<std::string> eval = {"eval", "--model", trained_dir().string(), "--source", (dir / "src.en").string(),
+                                         "--reference", (dir / "ref.zh").string()};
+  std::vector<std::string> bogus = eval;
+  bogus.insert(bogus.end(), {"--variant", "fp32,bogus", "--json", (dir / "scores.json").string()});
+  const Result bad_variant = run_cli(bogus);
+  EXPECT_NE(bad_variant.exit_code, 0);
+  EXPECT_NE(bad_variant.err.find("encoder_model_bogus.onnx"), std::string::npos) << bad_variant.err;
+  EXPECT_EQ(bad_variant.out.find("chrF2"), std::string::npos) << bad_variant.out;  // nothing was scored
+  std::vector<std::string> unwritable = eval;
+  unwritable.insert(unwritable.end(), {"--output", (dir / "no-such-dir" / "out.txt").string()});
+  const Result bad_output = run_cli(unwritable);
+  EXPECT_NE(bad_output.exit_code, 0);
+  EXPECT_NE(bad_output.err.find("out.txt: cannot write"), std::string::npos) << bad_output.err;
+  EXPECT_EQ(bad_output.out.find("chrF2"), std::string::npos) << bad_output.out;
   fs::remove_all(dir);
 }
 

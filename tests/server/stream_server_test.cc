@@ -13,6 +13,8 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "opusrt/error.h"
+#include "server/language_map.h"
 #include "server/server_test_util.h"
 #include "server/stream_server.h"
 
@@ -189,6 +191,93 @@ TEST(StreamServer, EndedConnectionsDoNotKeepTheirThreads) {
   last.send({{"text", "Open the file."}, {"final", true}});
   last.receive();
   EXPECT_EQ(running.server().worker_threads(), 1u);
+}
+
+// The target language: ?target= in the URL (LibreTranslate's codes or the model's, as /translate
+// takes them), a message's "target" at the start of a segment; mid-segment a change is an error.
+TEST(StreamServer, TargetLanguageFromTheUrlOrAMessageAtASegmentStart) {
+  const LanguageMap languages = LanguageMap::for_model(tiny_translator().model_info());
+  StreamServerOptions options;
+  options.incremental.translate.num_beams = 1;
+  options.incremental.translate.max_new_tokens = 20;
+  options.max_partials_per_second = 0;
+  options.resolve_target = [&languages](std::string_view target) {
+    auto resolved = languages.resolve_target(target);
+    if (const RequestError* error = std::get_if<RequestError>(&resolved)) throw Error(error->message);
+    return std::get<std::string>(resolved);
+  };
+  RunningStreamServer running(options);
+  const std::string text = "Open the file.";
+  const auto offline = [&](const std::string& target_lang) {
+    TranslateOptions o;
+    o.num_beams = 1;
+    o.max_new_tokens = 20;
+    o.target_lang = target_lang;
+    return tiny_translator().translate(text, o).text;
+  };
+  ASSERT_NE(offline("cmn_Hans"), offline("cmn_Hant"));  // else this test could not tell them apart
+  const auto final_of = [&](Client& client, const nlohmann::json& extra) {
+    nlohmann::json message = {{"text", text}, {"final", true}};
+    if (extra.is_object()) message.update(extra);
+    client.send(message);
+    return client.receive();
+  };
+  Client traditional(running.port(), "/v1/stream?target=zt");
+  EXPECT_EQ(final_of(traditional, {})["committed"], offline("cmn_Hant"));
+  // A message switches the language at a segment start, and it stays switched.
+  EXPECT_EQ(final_of(traditional, {{"target", "zh"}})["committed"], offline("cmn_Hans"));
+  EXPECT_EQ(final_of(traditional, {})["committed"], offline("cmn_Hans"));
+  // Mid-segment: an error line, and the segment goes on in its language.
+  traditional.send({{"text", "Open"}, {"final", false}});
+  EXPECT_FALSE(traditional.receive().contains("error"));
+  traditional.send({{"text", "Open the"}, {"final", false}, {"target", "zt"}});
+  const nlohmann::json refused = traditional.receive();
+  ASSERT_TRUE(refused.contains("error")) << refused.dump();
+  EXPECT_NE(refused["error"].get<std::string>().find("start of a segment"), std::string::npos) << refused.dump();
+  EXPECT_EQ(final_of(traditional, {})["committed"], offline("cmn_Hans"));
+  // An unknown language: an error line naming the model's; the handshake refused for the URL's.
+  const nlohmann::json unknown = final_of(traditional, {{"target", "fr"}});
+  ASSERT_TRUE(unknown.contains("error")) << unknown.dump();
+  EXPECT_NE(unknown["error"].get<std::string>().find("zt"), std::string::npos) << unknown.dump();
+  EXPECT_THROW(Client(running.port(), "/v1/stream?target=fr"), boost::system::system_error);
+  // The model's own codes work too; segments are numbered (as strings) over the connection.
+  Client own(running.port(), "/v1/stream?target=cmn_Hant");
+  const nlohmann::json first = final_of(own, {});
+  EXPECT_EQ(first["committed"], offline("cmn_Hant"));
+  EXPECT_EQ(first["segment"], "0");
+  EXPECT_EQ(final_of(own, {{"target", "cmn_Hans"}})["segment"], "1");
+}
+
+// With API keys (--api-keys), a connection needs one in its URL, as /translate does.
+TEST(StreamServer, ApiKeysAreRequiredWhenTheServerHasThem) {
+  StreamServerOptions options;
+  options.api_keys = {"k1", "k 2"};
+  RunningStreamServer running(options);
+  EXPECT_THROW(Client(running.port()), boost::system::system_error);
+  EXPECT_THROW(Client(running.port(), "/v1/stream?api_key=wrong"), boost::system::system_error);
+  for (const char* path : {"/v1/stream?api_key=k1", "/v1/stream?target=&api_key=k%202", "/v1/stream?api_key=k+2"}) {
+    Client client(running.port(), path);
+    client.send({{"text", "Open the file."}, {"final", true}});
+    const nlohmann::json final = client.receive();
+    EXPECT_FALSE(final.contains("error")) << path << ": " << final.dump();
+  }
+  // The refusal says why (read as plain HTTP).
+  asio::io_context io;
+  tcp::socket socket(io);
+  tcp::resolver resolver(io);
+  asio::connect(socket, resolver.resolve("127.0.0.1", std::to_string(running.port())));
+  beast::http::request<beast::http::empty_body> request{beast::http::verb::get, "/v1/stream", 11};
+  request.set(beast::http::field::host, "127.0.0.1");
+  request.set(beast::http::field::upgrade, "websocket");
+  request.set(beast::http::field::connection, "upgrade");
+  request.set(beast::http::field::sec_websocket_key, "dGhlIHNhbXBsZSBub25jZQ==");
+  request.set(beast::http::field::sec_websocket_version, "13");
+  beast::http::write(socket, request);
+  beast::flat_buffer buffer;
+  beast::http::response<beast::http::string_body> response;
+  beast::http::read(socket, buffer, response);
+  EXPECT_EQ(response.result_int(), 403);
+  EXPECT_NE(response.body().find("api_key"), std::string::npos) << response.body();
 }
 
 TEST(StreamServer, LimitsCloseTheConnection) {

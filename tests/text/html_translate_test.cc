@@ -67,6 +67,24 @@ TEST(HtmlTranslate, MarkupKeptAndEachBlockIsTheModelsTranslation) {
   EXPECT_EQ(unescape(strip_tags(paragraph)), expected) << paragraph;
 }
 
+// A forced target prefix belongs to the document's first block only (as to a text's first
+// sentence), not to every paragraph.
+TEST(HtmlTranslate, APrefixIsForcedOnTheFirstBlockOnly) {
+  TranslateOptions prefixed = options();
+  prefixed.target_prefix = "你好";
+  const std::string out = translate_html(tiny(), "<p>Open the file.</p><p>Close the window.</p>", prefixed);
+  EXPECT_EQ(unescape(between(out, "<p>", "</p>")), tiny().translate_text("Open the file.", prefixed).text) << out;
+  const size_t second = out.find("<p>", 1);
+  ASSERT_NE(second, std::string::npos) << out;
+  EXPECT_EQ(unescape(between(out.substr(second), "<p>", "</p>")), tiny().translate_text("Close the window.", options()).text)
+      << out;
+  EXPECT_NE(tiny().translate_text("Close the window.", prefixed).text,
+            tiny().translate_text("Close the window.", options()).text);  // else the test could not tell
+  // One block: the prefix is still forced.
+  EXPECT_EQ(unescape(between(translate_html(tiny(), "<p>Open the file.</p>", prefixed), "<p>", "</p>")),
+            tiny().translate_text("Open the file.", prefixed).text);
+}
+
 TEST(HtmlTranslate, NoTextNoModelAndBadUtf8IsAnError) {
   const std::string html = "<table><tr><td>42</td></tr></table><!-- x --><script>a()</script>";
   EXPECT_EQ(translate_html(tiny(), html, options()), html);

@@ -117,6 +117,39 @@ TEST(TranslateText, AutoKeepsAFittingTextWholeAndSentencesModeSplitsIt) {
                                 translator.translate("What time is it?", options).text);
 }
 
+// Auto cuts at line breaks first: each line on its own (whole when it fits, even with several
+// sentences), the breaks kept where they were. Translated whole, the model would see the lines
+// as one (sentencepiece turns line breaks into spaces) and run them together.
+TEST(TranslateText, AutoTranslatesEachLineOnItsOwnAndKeepsTheLineBreaks) {
+  const Translator translator(test::tiny_model_dir());
+  TranslateOptions options;
+  options.num_beams = 1;
+  options.max_new_tokens = 8;
+  const auto one = [&](const std::string& text) { return translator.translate(text, options).text; };
+  const std::string text = "Open the file.\n\nHide all toolbars. Print it\r\nClose the window\n";
+  const TextTranslation t = translator.translate_text(text, options);
+  ASSERT_TRUE(t.ok()) << t.error;
+  ASSERT_EQ(t.units.size(), 3u);
+  EXPECT_EQ(t.text, one("Open the file.") + "\n\n" + one("Hide all toolbars. Print it") + "\r\n" +
+                        one("Close the window") + "\n");
+  // Other line breaks: LS, PS, NEL.
+  for (const std::string brk : {"\u2028", "\u2029", "\u0085"}) {
+    const TextTranslation lines = translator.translate_text("Open the file" + brk + "Close the window", options);
+    ASSERT_EQ(lines.units.size(), 2u) << brk;
+    EXPECT_EQ(lines.text, one("Open the file") + brk + one("Close the window"));
+  }
+  // A line too long for the model is still cut into its sentences; the others stay whole.
+  std::string long_line;
+  for (int i = 0; i < 60; ++i) long_line += "Save the document now. ";
+  long_line.pop_back();
+  const TextTranslation mixed = translator.translate_text("Open the file. Close it.\n" + long_line, options);
+  ASSERT_TRUE(mixed.ok()) << mixed.error;
+  EXPECT_EQ(mixed.units.size(), 61u);
+  EXPECT_TRUE(mixed.text.starts_with(one("Open the file. Close it.") + "\n")) << mixed.text;
+  // Sentences mode splits every line's sentences too.
+  EXPECT_EQ(translator.translate_text(text, options, SplitMode::kSentences).units.size(), 4u);
+}
+
 // translate_texts batches units by length; every text still gets its own translation back, in
 // its place.
 TEST(TranslateText, LengthSortedBatchesReturnEachTextInItsPlace) {

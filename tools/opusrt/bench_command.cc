@@ -13,9 +13,9 @@ void add_bench_options(CLI::App& app, BenchArgs& args) {
   app.add_option("--json", args.json, "Also write every number as JSON to this file");
   app.add_option("--peer-json", args.peer_json, "transformers.js results (bench/transformers_js) to compare with")
       ->check(CLI::ExistingFile);
-  app.add_option("--threads", args.threads, "ONNX Runtime intra-op threads")->check(CLI::PositiveNumber);
-  app.add_option("--runs", args.runs, "Timed runs per measurement (median reported)")->check(CLI::PositiveNumber);
-  app.add_option("--warmup", args.warmup, "Untimed runs first")->check(CLI::NonNegativeNumber);
+  app.add_option("--threads", args.threads, "ONNX Runtime intra-op threads")->check(kPositive);
+  app.add_option("--runs", args.runs, "Timed runs per measurement (median reported)")->check(kPositive);
+  app.add_option("--warmup", args.warmup, "Untimed runs first")->check(kNonNegative);
   app.add_option("--new-tokens", args.new_tokens, "Forced output length")->check(CLI::Range(2, 400));
   app.add_option("--source-length", args.source_length, "Source tokens per sentence")->check(CLI::Range(2, 500));
   app.add_flag("--quick", args.quick, "Small sizes (a smoke test, not a measurement)");

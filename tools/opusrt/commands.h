@@ -2,6 +2,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include <cstdlib>
 #include <iostream>
 #include <optional>
 #include <vector>
@@ -10,6 +11,22 @@
 #include "opusrt/translator.h"
 
 namespace opusrt::cli {
+
+// Number checks for options. CLI11's PositiveNumber / NonNegativeNumber say "Value 0 not in range
+// 0.000000 to 1797693134862315708145..." (the range of a double); these say what is wanted.
+inline CLI::Validator number_check(bool allow_zero) {
+  return CLI::Validator(
+      [allow_zero](std::string& value) -> std::string {
+        char* end = nullptr;
+        const double number = std::strtod(value.c_str(), &end);
+        if (value.empty() || end != value.c_str() + value.size()) return "'" + value + "' is not a number";
+        if (allow_zero ? number >= 0 : number > 0) return "";
+        return std::string(allow_zero ? "must be 0 or more" : "must be greater than 0") + ", got " + value;
+      },
+      allow_zero ? ">= 0" : "> 0");
+}
+inline const CLI::Validator kPositive = number_check(false);
+inline const CLI::Validator kNonNegative = number_check(true);
 
 // --variant's help, the same for every command that loads a model.
 inline constexpr const char* kVariantHelp =

@@ -1,6 +1,8 @@
+#include <filesystem>
 #include <iostream>
 
 #include "commands.h"
+#include "model/model_files.h"
 #include "opusrt/hub.h"
 
 namespace opusrt::cli {
@@ -21,7 +23,11 @@ int run_download(const DownloadArgs& args) {
   options.revision = args.revision;
   options.variant = args.variant;
   options.progress_bar = !args.quiet;
-  std::cout << resolve_model(args.model, options).string() << "\n";
+  const std::filesystem::path model = resolve_model(args.model, options);
+  // A local directory is returned as it is: say now, not at load time, if it lacks the variant.
+  std::error_code ec;
+  if (std::filesystem::is_directory(args.model, ec)) ModelFiles::find(model, args.variant);
+  std::cout << model.string() << "\n";
   return 0;
 }
 

@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "commands.h"
+#include "model/model_files.h"
 #include "opusrt/error.h"
 #include "opusrt/quality.h"
 #include "opusrt/translator.h"
@@ -19,16 +20,16 @@ void add_eval_options(CLI::App& app, EvalArgs& args) {
       ->check(CLI::ExistingFile);
   app.add_option("--target-lang", args.target_lang, "Target language code for multi-target models, e.g. cmn_Hans");
   app.add_option("--beams", args.beams, "Beam size; 1 is greedy (default: the model's generation_config num_beams)")
-      ->check(CLI::PositiveNumber);
+      ->check(kPositive);
   app.add_option("--max-new-tokens", args.max_new_tokens, "Cap on generated tokens (default: generation_config)")
-      ->check(CLI::PositiveNumber);
+      ->check(kPositive);
   app.add_option("--variant", args.variants,
                  "Graph variant(s): fp32 (default), quantized, fp16, ...; several (fp32,quantized) are each "
                  "scored and compared with the first")
       ->delimiter(',');
-  app.add_option("--batch-size", args.batch_size, "Lines translated together")->check(CLI::PositiveNumber);
+  app.add_option("--batch-size", args.batch_size, "Lines translated together")->check(kPositive);
   app.add_option("--threads", args.threads, "ONNX Runtime intra-op threads (0: one per physical core)")
-      ->check(CLI::NonNegativeNumber);
+      ->check(kNonNegative);
   app.add_option("--json", args.json, "Also write the scores (and settings) as JSON to this file");
   app.add_option("--output", args.output, "Write the translations here (of the first variant), one per line");
 }
@@ -60,6 +61,14 @@ int run_eval(const EvalArgs& args) {
   options.num_beams = args.beams;
   options.max_new_tokens = args.max_new_tokens;
   const std::vector<std::string> variants = args.variants.empty() ? std::vector<std::string>{"fp32"} : args.variants;
+  // What would fail after the first variants were translated and scored fails now instead:
+  // a variant the directory has no graphs of, an output file that cannot be written.
+  for (const std::string& variant : variants) ModelFiles::find(args.model, variant == "fp32" ? "" : variant);
+  for (const std::string& path : {args.output, args.json}) {
+    if (path.empty()) continue;
+    std::ofstream probe(path, std::ios::binary | std::ios::app);
+    if (!probe) throw Error(path + ": cannot write");
+  }
 
   nlohmann::json report = {{"model", args.model},
                            {"source", args.source},

@@ -9,7 +9,7 @@ namespace opusrt::cli {
 void add_inspect_options(CLI::App& app, InspectArgs& args) {
   app.add_option("--model", args.model, "Model directory, or a hub id such as Xenova/opus-mt-en-zh")->required();
   app.add_option("--threads", args.threads, "ONNX Runtime intra-op threads (0: one per physical core)")
-      ->check(CLI::NonNegativeNumber);
+      ->check(kNonNegative);
 }
 
 int run_inspect(const InspectArgs& args) {

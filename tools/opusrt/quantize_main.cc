@@ -110,7 +110,9 @@ int run_prepare(int argc, char** argv) {
       std::printf("%s -> %s (%.2f MB)\n", graph.source.c_str(), graph.output.c_str(), megabytes(graph.bytes));
     if (graph.logits_sliced > 0) std::printf("  logits of the last position only in %zu graph(s)\n", graph.logits_sliced);
     if (graph.logits_left > 0)
-      std::printf("  %zu graph(s) keep logits for every position: their output projection was not recognised\n",
+      std::printf("  %zu graph(s) keep logits for every position, as they must for dynamic int8 quantization (its "
+                  "scale spans every position) or an output projection the rewrite does not know (same "
+                  "translations)\n",
                   graph.logits_left);
   }
   return 0;

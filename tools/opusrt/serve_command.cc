@@ -28,7 +28,7 @@ void add_serve_options(CLI::App& app, ServeArgs& args) {
       ->check(CLI::Range(0, 10000))
       ->capture_default_str();
   app.add_option("--max-chars", args.max_chars, "Characters per request, all of q together (413 above)")
-      ->check(CLI::PositiveNumber)
+      ->check(kPositive)
       ->capture_default_str();
   app.add_option("--api-keys", args.api_keys, "File with one API key per line; requests must carry one (403)")
       ->check(CLI::ExistingFile);
@@ -39,18 +39,18 @@ void add_serve_options(CLI::App& app, ServeArgs& args) {
       ->check(CLI::Range(1, 1024))
       ->capture_default_str();
   app.add_option("--threads", args.threads, "ONNX Runtime intra-op threads (0: one per physical core)")
-      ->check(CLI::NonNegativeNumber)
+      ->check(kNonNegative)
       ->capture_default_str();
   app.add_option("--decoder", args.decoder, "How decoder steps run")
       ->check(CLI::IsMember({"auto", "merged", "split", "recompute"}))
       ->capture_default_str();
   app.add_option("--max-new-tokens", args.max_new_tokens, "Cap on generated tokens per sentence (default: the model's max_length)")
-      ->check(CLI::PositiveNumber);
+      ->check(kPositive);
   app.add_option("--stream-port", args.stream_port,
                  "Live speech over WebSocket on this port, path /v1/stream (0: a free port, printed; default: off)")
       ->check(CLI::Range(0, 65535));
   app.add_option("--drain-timeout", args.drain_timeout, "Seconds SIGTERM waits for requests in flight")
-      ->check(CLI::NonNegativeNumber)
+      ->check(kNonNegative)
       ->capture_default_str();
   app.add_flag("--no-web", args.no_web, "Do not serve the translation page at / (the API only)");
 }

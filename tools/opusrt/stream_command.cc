@@ -33,9 +33,9 @@ std::vector<Partial> replay_words(const std::string& path) {
     const std::string segment = std::to_string(number);
     while (words >> word) {
       text += (text.empty() ? "" : " ") + word;
-      partials.push_back({segment, text, false});
+      partials.push_back({segment, text, false, std::nullopt});
     }
-    if (!text.empty()) partials.push_back({segment, text, true});
+    if (!text.empty()) partials.push_back({segment, text, true, std::nullopt});
   }
   return partials;
 }
@@ -53,12 +53,12 @@ Partial parse_line(const std::string& line, size_t number) {
 void add_stream_options(CLI::App& app, StreamArgs& args) {
   app.add_option("--model", args.model, "Model directory or hub id")->required();
   app.add_option("--policy", args.policy, "Commit policy: la2, la3 (LocalAgreement-n), hold:N, wait:K");
-  app.add_option("--mask", args.mask, "Hide the last K tentative tokens until the final")->check(CLI::NonNegativeNumber);
+  app.add_option("--mask", args.mask, "Hide the last K tentative tokens until the final")->check(kNonNegative);
   app.add_option("--bias", args.bias, "Biased search towards the previous hypothesis, in [0, 1)");
-  app.add_option("--beams", args.beams, "1: greedy (default for streaming); finals use the same")->check(CLI::PositiveNumber);
-  app.add_option("--max-new-tokens", args.max_new_tokens, "Cap of a final's translation")->check(CLI::PositiveNumber);
+  app.add_option("--beams", args.beams, "1: greedy (default for streaming); finals use the same")->check(kPositive);
+  app.add_option("--max-new-tokens", args.max_new_tokens, "Cap of a final's translation")->check(kPositive);
   app.add_option("--max-tentative-tokens", args.max_tentative_tokens, "Cap of a partial's new tokens (default 2 x new source tokens + 8)")
-      ->check(CLI::PositiveNumber);
+      ->check(kPositive);
   app.add_option("--target-lang", args.target_lang, "Target language token, e.g. cmn_Hans");
   app.add_option("--input", args.input, "JSON lines {\"segment\", \"text\", \"final\"} (default stdin)");
   app.add_option("--replay-words", args.replay_words, "A text file: each line replayed word by word as a segment");
@@ -84,28 +84,29 @@ int run_stream(const StreamArgs& args) {
   options.translate.num_beams = args.beams.value_or(1);
   options.translate.max_new_tokens = args.max_new_tokens;
   options.translate.target_lang = args.target_lang;
-  IncrementalSession session(translator, options);
+  server::StreamConnection stream(translator, options);
   std::optional<StreamMetrics> metrics;
   if (!args.metrics.empty()) metrics.emplace(translator, options.translate);
 
-  std::string segment;  // the open segment's name ("" before the first)
-  bool open = false;
+  // A line that cannot be translated is answered with {"error": "line N: ..."} (and said on
+  // stderr), as the WebSocket endpoint answers a bad message; the stream goes on, the exit
+  // status says that some line failed.
+  size_t failed = 0;
+  const auto fail = [&failed](const std::string& message) {
+    ++failed;
+    std::cerr << "opusrt stream: " << message << "\n";
+    std::cout << server::json_line({{"error", message}}) << "\n" << std::flush;
+  };
   auto handle = [&](const Partial& p, size_t number) {
-    if (open && !p.segment.empty() && p.segment != segment) {
-      throw Error("line " + std::to_string(number) + ": segment '" + p.segment + "' starts before segment '" +
-                  segment + "' got its final");
-    }
-    if (!open && !p.segment.empty()) segment = p.segment;
-    open = !p.final;
-    IncrementalUpdate u;
     try {
-      u = session.push(p.text, p.final);
+      if (metrics && p.target && *p.target != stream.target_lang())
+        throw Error("\"target\" cannot change with --metrics (its offline translations use --target-lang)");
+      const server::StreamConnection::Reply reply = stream.push(p);
+      if (metrics) metrics->add(reply.update);
+      std::cout << server::json_line(reply.line) << "\n" << std::flush;
     } catch (const Error& e) {
-      throw Error("line " + std::to_string(number) + ": " + e.what());
+      fail("line " + std::to_string(number) + ": " + e.what());
     }
-    if (metrics) metrics->add(u);
-    std::cout << server::json_line(server::update_json(u, segment)) << "\n" << std::flush;
-    if (p.final) segment.clear();
   };
 
   if (!args.replay_words.empty()) {
@@ -123,7 +124,11 @@ int run_stream(const StreamArgs& args) {
     while (std::getline(in, line)) {
       ++number;
       if (line.empty() || line == "\r") continue;
-      handle(parse_line(line, number), number);
+      try {
+        handle(parse_line(line, number), number);
+      } catch (const Error& e) {
+        fail(e.what());
+      }
     }
   }
 
@@ -148,7 +153,8 @@ int run_stream(const StreamArgs& args) {
     if (!out) throw Error(args.metrics + ": cannot write");
     out << summary.dump(2) << "\n";
   }
-  return 0;
+  if (failed > 0) std::cerr << "opusrt stream: " << failed << " line(s) failed\n";
+  return failed == 0 ? 0 : 1;
 }
 
 }  // namespace opusrt::cli

@@ -23,34 +23,34 @@ void add_translate_options(CLI::App& app, TranslateArgs& args) {
                  "Xenova/opus-mt-en-zh (downloaded once into the Hugging Face cache)")
       ->required();
   app.add_option("--beams", args.beams, "Beam size; 1 is greedy (default: the model's generation_config num_beams)")
-      ->check(CLI::PositiveNumber);
+      ->check(kPositive);
   app.add_option("--max-new-tokens", args.max_new_tokens, "Cap on generated tokens (default: generation_config max_length)")
-      ->check(CLI::PositiveNumber);
+      ->check(kPositive);
   app.add_option("--length-penalty", args.length_penalty,
                  "Beam score = sum of log-probs / length ^ X (default: generation_config)");
   app.add_option("--early-stopping", args.early_stopping, "Beam search stopping rule (default: generation_config)")
       ->check(CLI::IsMember({"true", "false", "never"}));
   app.add_option("--n-best", args.n_best, "Return the N best beam hypotheses (jsonl: n_best)")
-      ->check(CLI::PositiveNumber);
+      ->check(kPositive);
   app.add_option("--min-new-tokens", args.min_new_tokens, "Ban </s> until N tokens were generated")
-      ->check(CLI::NonNegativeNumber);
+      ->check(kNonNegative);
   app.add_option("--repetition-penalty", args.repetition_penalty, "> 1 discourages repeating output tokens")
-      ->check(CLI::PositiveNumber);
+      ->check(kPositive);
   app.add_option("--no-repeat-ngram-size", args.no_repeat_ngram_size, "No n-gram of this size twice in the output")
-      ->check(CLI::NonNegativeNumber);
+      ->check(kNonNegative);
   app.add_flag("--sample", args.sample, "Sample instead of greedy / beam search (implies --beams 1)");
-  app.add_option("--temperature", args.temperature, "Sampling temperature")->check(CLI::PositiveNumber);
-  app.add_option("--top-k", args.top_k, "Sample among the K best tokens (0: all)")->check(CLI::NonNegativeNumber);
+  app.add_option("--temperature", args.temperature, "Sampling temperature")->check(kPositive);
+  app.add_option("--top-k", args.top_k, "Sample among the K best tokens (0: all)")->check(kNonNegative);
   app.add_option("--top-p", args.top_p, "Sample among the best tokens reaching probability P")
       ->check(CLI::Range(0.0, 1.0));
   app.add_option("--seed", args.seed, "Random seed for --sample (same seed, same output)");
   app.add_option("--prefix", args.prefix, "Force the output to start with this target text, then continue");
   app.add_option("--batch-size", args.batch_size, "Lines translated together in one padded batch")
-      ->check(CLI::PositiveNumber);
+      ->check(kPositive);
   app.add_option("--maxi-batch", args.maxi_batch,
                  "Read this many batches of lines ahead and batch them by length (less padding); "
                  "output order is kept. 1: batches in input order")
-      ->check(CLI::PositiveNumber);
+      ->check(kPositive);
   app.add_flag("--stream", args.stream,
                "Print partial output as it is produced (text: the line grows; jsonl: {\"partial\"} events "
                "before each result); translates line by line");
@@ -77,7 +77,7 @@ void add_translate_options(CLI::App& app, TranslateArgs& args) {
                  "translated exactly as given (newlines, empty strings)")
       ->check(CLI::IsMember({"text", "jsonl"}));
   app.add_option("--threads", args.threads, "ONNX Runtime intra-op threads (0: one per physical core)")
-      ->check(CLI::NonNegativeNumber);
+      ->check(kNonNegative);
   app.add_option("--format", args.format,
                  "text: line by line (default); html: the whole input is one HTML document, its text translated "
                  "and its markup kept (script, style, code, pre and translate=\"no\" untouched); the output is the "
@@ -137,9 +137,12 @@ std::optional<std::string> parse_line(const std::string& line, const TranslateAr
     if (is_blank(line)) return std::nullopt;
     return args.replace_invalid ? replace_invalid_utf8(line) : line;
   }
+  if (is_blank(line))
+    throw Error("line " + std::to_string(line_number) + ": empty; expected a JSON string or {\"text\": ...}");
   nlohmann::json value;
   try {
-    value = nlohmann::json::parse(line);
+    // Invalid UTF-8 can only sit inside a JSON string: replaced, the line stays valid JSON.
+    value = nlohmann::json::parse(args.replace_invalid ? replace_invalid_utf8(line) : line);
   } catch (const nlohmann::json::exception& e) {
     throw Error("line " + std::to_string(line_number) + ": not a JSON string: " + e.what());
   }
@@ -309,6 +312,15 @@ int run_translate(const TranslateArgs& args) {
   options.top_p = args.top_p;
   options.seed = args.seed;
   options.target_prefix = args.prefix;
+  // The library's check names its fields (num_return_sequences, num_beams); say it in flags.
+  if (args.n_best && *args.n_best > 1) {
+    if (args.sample) throw Error("--n-best " + std::to_string(*args.n_best) + " needs beam search, not --sample");
+    const int64_t beams = args.beams.value_or(translator.model_info().default_num_beams);
+    if (beams < *args.n_best)
+      throw Error("--n-best " + std::to_string(*args.n_best) + " needs --beams " + std::to_string(*args.n_best) +
+                  " or more (" + (args.beams ? "--beams is " : "the model's default is ") + std::to_string(beams) +
+                  ")");
+  }
   const SplitMode split = parse_split_mode(!args.split.empty() ? args.split
                                            : args.input_format == "jsonl" ? "none"
                                                                           : "auto");

@@ -543,7 +543,7 @@ pub enum EarlyStopping {
 /// How [`Translator::translate_text`] cuts a text into units.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Split {
-    /// The whole text as one unit when it fits the model, else sentences.
+    /// Each line as one unit when it fits the model, else its sentences; line breaks are kept.
     Auto,
     /// Always sentence by sentence.
     Sentences,
