@@ -215,7 +215,23 @@ TEST(Cli, TargetLanguagePrependsItsToken) {
   const Result unknown =
       run_cli({"translate", "--model", tiny_model_dir().string(), "--target-lang", "xx_Nope"}, "Hello\n");
   EXPECT_NE(unknown.exit_code, 0);
-  EXPECT_NE(unknown.err.find(">>xx_Nope<<"), std::string::npos) << unknown.err;
+  EXPECT_NE(unknown.err.find("--target-lang: target language 'xx_Nope' is not supported by this model"),
+            std::string::npos)
+      << unknown.err;
+  EXPECT_NE(unknown.err.find("cmn_Hans"), std::string::npos) << unknown.err;  // names the model's languages
+  // LibreTranslate's codes, as the server takes them: zh and zh-CN are cmn_Hans, zt is cmn_Hant.
+  const auto source_ids = [](const std::string& target) {
+    const Result t = run_cli({"translate", "--model", tiny_model_dir().string(), "--max-new-tokens", "5", "--output",
+                              "jsonl", "--target-lang", target},
+                             "Hello world.\n");
+    EXPECT_EQ(t.exit_code, 0) << target << ": " << t.err;
+    return t.exit_code == 0 ? nlohmann::json::parse(t.lines().at(0)).at("source_ids").get<std::vector<int64_t>>()
+                            : std::vector<int64_t>{};
+  };
+  EXPECT_EQ(source_ids("zh"), with_flag);
+  EXPECT_EQ(source_ids("zh-CN"), with_flag);
+  EXPECT_EQ(source_ids("zt"), source_ids("cmn_Hant"));
+  EXPECT_NE(source_ids("zt"), with_flag);
 }
 
 TEST(Cli, NBestNeedsEnoughBeams) {

@@ -5,10 +5,13 @@
 #include <cstdlib>
 #include <iostream>
 #include <optional>
+#include <variant>
 #include <vector>
 #include <string>
 
+#include "opusrt/error.h"
 #include "opusrt/translator.h"
+#include "server/language_map.h"
 
 namespace opusrt::cli {
 
@@ -31,6 +34,21 @@ inline const CLI::Validator kNonNegative = number_check(true);
 // --variant's help, the same for every command that loads a model.
 inline constexpr const char* kVariantHelp =
     "Graph variant: fp32 (default), or the file suffix of another: quantized, fp16, int8, uint8, q4, ...";
+
+// --target-lang as the server takes `target`: the model's code (cmn_Hans) or LibreTranslate's
+// (zh, zt; zh-CN, ...) -> TranslateOptions::target_lang. Throws opusrt::Error naming the
+// model's languages.
+inline std::string resolve_target_lang(const Translator& translator, const std::string& target,
+                                       const std::string& what = "--target-lang") {
+  if (target.empty()) return target;
+  auto resolved = server::LanguageMap::for_model(translator.model_info()).resolve_target(target);
+  if (const server::RequestError* error = std::get_if<server::RequestError>(&resolved)) {
+    std::string message = error->message;
+    if (message.starts_with("Invalid request: ")) message.erase(0, 17);
+    throw Error(what + ": " + message);
+  }
+  return std::get<std::string>(resolved);
+}
 
 // The loaded model's warnings (ModelInfo::warnings) on stderr, one line each.
 inline void print_model_warnings(const ModelInfo& info) {

@@ -18,7 +18,7 @@ void add_eval_options(CLI::App& app, EvalArgs& args) {
   app.add_option("--reference", args.reference, "Reference translations, one per source line")
       ->required()
       ->check(CLI::ExistingFile);
-  app.add_option("--target-lang", args.target_lang, "Target language code for multi-target models, e.g. cmn_Hans");
+  app.add_option("--target-lang", args.target_lang, "Target language of a multi-target model: its code (cmn_Hans) or LibreTranslate's (zh, zt)");
   app.add_option("--beams", args.beams, "Beam size; 1 is greedy (default: the model's generation_config num_beams)")
       ->check(kPositive);
   app.add_option("--max-new-tokens", args.max_new_tokens, "Cap on generated tokens (default: generation_config)")
@@ -57,7 +57,6 @@ int run_eval(const EvalArgs& args) {
     throw Error(args.reference + ": " + std::to_string(references.size()) + " lines, but " + args.source + " has " +
                 std::to_string(sources.size()));
   TranslateOptions options;
-  options.target_lang = args.target_lang;
   options.num_beams = args.beams;
   options.max_new_tokens = args.max_new_tokens;
   const std::vector<std::string> variants = args.variants.empty() ? std::vector<std::string>{"fp32"} : args.variants;
@@ -85,6 +84,7 @@ int run_eval(const EvalArgs& args) {
     config.intra_op_threads = args.threads;
     const Translator translator(args.model, config);
     print_model_warnings(translator.model_info());
+    options.target_lang = resolve_target_lang(translator, args.target_lang);
     const Evaluation e = evaluate(translator, sources, references, options, static_cast<size_t>(args.batch_size));
     const int beams = args.beams.value_or(translator.model_info().default_num_beams);
     std::printf("%-10s chrF2 %6.2f  BLEU %6.2f (%.1f/%.1f/%.1f/%.1f BP %.3f)  %zu lines, beams %d, %.1f tok/s\n",

@@ -59,7 +59,7 @@ void add_stream_options(CLI::App& app, StreamArgs& args) {
   app.add_option("--max-new-tokens", args.max_new_tokens, "Cap of a final's translation")->check(kPositive);
   app.add_option("--max-tentative-tokens", args.max_tentative_tokens, "Cap of a partial's new tokens (default 2 x new source tokens + 8)")
       ->check(kPositive);
-  app.add_option("--target-lang", args.target_lang, "Target language token, e.g. cmn_Hans");
+  app.add_option("--target-lang", args.target_lang, "Target language: the model's code (cmn_Hans) or LibreTranslate's (zh, zt)");
   app.add_option("--input", args.input, "JSON lines {\"segment\", \"text\", \"final\"} (default stdin)");
   app.add_option("--replay-words", args.replay_words, "A text file: each line replayed word by word as a segment");
   app.add_option("--metrics", args.metrics, "Write a JSON summary (erasure, lagging, finals equal offline, compute ratio)");
@@ -83,8 +83,11 @@ int run_stream(const StreamArgs& args) {
   options.max_tentative_tokens = args.max_tentative_tokens;
   options.translate.num_beams = args.beams.value_or(1);
   options.translate.max_new_tokens = args.max_new_tokens;
-  options.translate.target_lang = args.target_lang;
-  server::StreamConnection stream(translator, options);
+  options.translate.target_lang = resolve_target_lang(translator, args.target_lang);
+  // A message's "target" is read as --target-lang is (the model's codes or LibreTranslate's).
+  server::StreamConnection stream(translator, options, [&translator](std::string_view target) {
+    return resolve_target_lang(translator, std::string(target), "\"target\"");
+  });
   std::optional<StreamMetrics> metrics;
   if (!args.metrics.empty()) metrics.emplace(translator, options.translate);
 
@@ -99,7 +102,7 @@ int run_stream(const StreamArgs& args) {
   };
   auto handle = [&](const Partial& p, size_t number) {
     try {
-      if (metrics && p.target && *p.target != stream.target_lang())
+      if (metrics && p.target && resolve_target_lang(translator, *p.target, "\"target\"") != stream.target_lang())
         throw Error("\"target\" cannot change with --metrics (its offline translations use --target-lang)");
       const server::StreamConnection::Reply reply = stream.push(p);
       if (metrics) metrics->add(reply.update);

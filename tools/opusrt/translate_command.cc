@@ -65,7 +65,7 @@ void add_translate_options(CLI::App& app, TranslateArgs& args) {
                "Replace invalid UTF-8 bytes with U+FFFD instead of stopping with an error naming the line");
   app.add_option("--progress", args.progress, "Progress bar on stderr: auto (when stderr is a terminal), always, never")
       ->check(CLI::IsMember({"auto", "always", "never"}));
-  app.add_option("--target-lang", args.target_lang, "Target language code for multi-target models, e.g. cmn_Hans");
+  app.add_option("--target-lang", args.target_lang, "Target language of a multi-target model: its code (cmn_Hans) or LibreTranslate's (zh, zt)");
   app.add_option("--decoder", args.decoder, "How decoder steps run")
       ->check(CLI::IsMember({"auto", "merged", "split", "recompute"}));
   app.add_option("--variant", args.variant,
@@ -296,7 +296,7 @@ int run_translate(const TranslateArgs& args) {
   TranslateOptions options;
   options.num_beams = args.beams;
   options.max_new_tokens = args.max_new_tokens;
-  options.target_lang = args.target_lang;
+  options.target_lang = resolve_target_lang(translator, args.target_lang);
   options.length_penalty = args.length_penalty;
   if (args.early_stopping) options.early_stopping = parse_early_stopping(*args.early_stopping);
   options.num_return_sequences = args.n_best;
