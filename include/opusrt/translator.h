@@ -130,6 +130,7 @@ struct ModelInfo {
   int64_t decoder_vocab_size = 0;  // output ids; != vocab_size (source ids) with separate vocabs
   int64_t decoder_start_token_id = 0, eos_token_id = 0, pad_token_id = 0;
   int default_num_beams = 1;
+  bool default_do_sample = false;  // generation_config.json's do_sample
   int64_t default_max_length = 0;
   std::vector<std::string> language_tokens;  // ">>cmn_Hans<<", ...
   // What a user should know about this export, one sentence each (e.g. that it has no KV cache

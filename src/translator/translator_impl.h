@@ -56,6 +56,7 @@ struct Translator::Impl {
     info.eos_token_id = generation.eos_token_id();
     info.pad_token_id = generation.pad_token_id;
     info.default_num_beams = generation.num_beams;
+    info.default_do_sample = generation.do_sample;
     info.default_max_length = generation.max_length;
     info.language_tokens = tokenizer.language_tokens();
     if (translator_config.decoder == DecoderMode::kAuto && decoder.mode() == DecoderMode::kRecompute)

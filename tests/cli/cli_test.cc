@@ -234,6 +234,24 @@ TEST(Cli, TargetLanguagePrependsItsToken) {
   EXPECT_NE(source_ids("zt"), with_flag);
 }
 
+// Settings that would change nothing are said on stderr; the translation goes on.
+TEST(Cli, IgnoredSettingsAreWarnedAbout) {
+  const std::string model = tiny_model_dir().string();
+  const Result unsampled = run_cli({"translate", "--model", model, "--max-new-tokens", "4", "--temperature", "0.5"}, "Hi\n");
+  ASSERT_EQ(unsampled.exit_code, 0) << unsampled.err;
+  EXPECT_NE(unsampled.err.find("apply only when sampling (--sample)"), std::string::npos) << unsampled.err;
+  const Result sampled =
+      run_cli({"translate", "--model", model, "--max-new-tokens", "4", "--sample", "--temperature", "0.5"}, "Hi\n");
+  ASSERT_EQ(sampled.exit_code, 0) << sampled.err;
+  EXPECT_EQ(sampled.err.find("warning"), std::string::npos) << sampled.err;
+  const int64_t positions = Translator(tiny_model_dir()).model_info().max_position_embeddings;
+  const Result capped = run_cli(
+      {"translate", "--model", model, "--beams", "1", "--max-new-tokens", std::to_string(positions + 100)}, "Hi\n");
+  ASSERT_EQ(capped.exit_code, 0) << capped.err;
+  EXPECT_NE(capped.err.find("ends at the model's " + std::to_string(positions) + " positions"), std::string::npos)
+      << capped.err;
+}
+
 TEST(Cli, NBestNeedsEnoughBeams) {
   const Result r = run_cli({"translate", "--model", tiny_model_dir().string(), "--beams", "2", "--n-best", "3"},
                            "Hello\n");

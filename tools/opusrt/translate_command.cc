@@ -312,6 +312,14 @@ int run_translate(const TranslateArgs& args) {
   options.top_p = args.top_p;
   options.seed = args.seed;
   options.target_prefix = args.prefix;
+  // Settings that would do nothing are said, not silently dropped.
+  const ModelInfo& info = translator.model_info();
+  if (!args.sample && !info.default_do_sample && (args.temperature || args.top_k || args.top_p))
+    std::cerr << "opusrt: warning: --temperature, --top-k and --top-p apply only when sampling (--sample); "
+                 "ignored\n";
+  if (args.max_new_tokens && *args.max_new_tokens >= info.max_position_embeddings)
+    std::cerr << "opusrt: warning: --max-new-tokens " << *args.max_new_tokens << ": a translation ends at the model's "
+              << info.max_position_embeddings << " positions (max_position_embeddings), decoder start token included\n";
   // The library's check names its fields (num_return_sequences, num_beams); say it in flags.
   if (args.n_best && *args.n_best > 1) {
     if (args.sample) throw Error("--n-best " + std::to_string(*args.n_best) + " needs beam search, not --sample");
