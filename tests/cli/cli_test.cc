@@ -235,6 +235,12 @@ TEST(Cli, TargetLanguagePrependsItsToken) {
 }
 
 // Settings that would change nothing are said on stderr; the translation goes on.
+TEST(Cli, PrepareHelpNamesTheCommand) {
+  const Result help = run_cli({"prepare", "--help"});
+  EXPECT_EQ(help.exit_code, 0) << help.err;
+  EXPECT_NE(help.out.find("Usage: opusrt prepare"), std::string::npos) << help.out;
+}
+
 TEST(Cli, IgnoredSettingsAreWarnedAbout) {
   const std::string model = tiny_model_dir().string();
   const Result unsampled = run_cli({"translate", "--model", model, "--max-new-tokens", "4", "--temperature", "0.5"}, "Hi\n");

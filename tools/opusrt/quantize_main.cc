@@ -93,6 +93,7 @@ int run_prepare(int argc, char** argv) {
       "The copies go to .opusrt-prepared/ next to the graphs, with a stamp of each source file (size and\n"
       "modification time). opusrt loads a copy in place of its graph while the stamp matches; a changed\n"
       "graph is loaded as it is until prepared again. Delete the directory to undo.");
+  app.name("opusrt prepare");  // else CLI11 names it after argv[1] alone ("Usage: prepare")
   try {
     app.parse(argc - 1, argv + 1);  // argv[1] is "prepare"
   } catch (const CLI::ParseError& e) {
