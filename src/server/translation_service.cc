@@ -154,12 +154,14 @@ class RequestState {
       if (!result.error.empty()) continue;
       text.text = split_.join(t, unit_texts);
       if (count > 0) {
+        std::vector<std::string> candidates;
         for (size_t k = 1; k <= alternatives_; ++k) {
           std::vector<std::string> hypotheses;
           for (const Translation& unit : text.units)
             hypotheses.push_back(unit.n_best.size() > k ? unit.n_best[k].text : unit.text);
-          result.alternatives.push_back(split_.join(t, hypotheses));
+          candidates.push_back(split_.join(t, hypotheses));
         }
+        result.alternatives = unique_alternatives(text.text, std::move(candidates));
       }
       result.translation = std::move(text);
     }
@@ -194,6 +196,16 @@ void deliver(TranslationJob& job, JobResult result) {
 }
 
 }  // namespace
+
+std::vector<std::string> unique_alternatives(const std::string& translation, std::vector<std::string> candidates) {
+  std::vector<std::string> kept;
+  for (std::string& candidate : candidates) {
+    if (candidate.empty() || candidate == translation || std::find(kept.begin(), kept.end(), candidate) != kept.end())
+      continue;
+    kept.push_back(std::move(candidate));
+  }
+  return kept;
+}
 
 TranslationService::TranslationService(const Translator& translator, ServiceOptions options, ServerMetrics* metrics)
     : translator_(translator),

@@ -31,12 +31,17 @@ struct TextResult {
   // With n-best (num_return_sequences n > 1): n - 1 alternative translations of the whole text,
   // the k-th joining every unit's (k+1)-th best hypothesis (its best where it has fewer). For a
   // one-unit text these are the unit's n-best after the first; for several units it is how
-  // argos-translate, which LibreTranslate runs, combines the hypotheses of sentences. Empty
-  // for a text without units (blank).
+  // argos-translate, which LibreTranslate runs, combines the hypotheses of sentences. As
+  // LibreTranslate, one that reads like the translation or an earlier alternative is left out
+  // (unique_alternatives), so there may be fewer. Empty for a text without units (blank).
   std::vector<std::string> alternatives;
   int status = 200;
   std::string error;
 };
+
+// LibreTranslate's filter_unique: `candidates` in order, without the ones equal to `translation`
+// or to an earlier one (n-best hypotheses can differ in ids and read the same), nor empty ones.
+std::vector<std::string> unique_alternatives(const std::string& translation, std::vector<std::string> candidates);
 
 // What a worker calls for one batch. Tests wrap Translator::translate_batch with it (to fail one
 // unit as a model run can); unset, the translator's own.

@@ -136,15 +136,22 @@ TEST(ServerHttp, AlternativesAreTheNBest) {
   const Translation expected = tiny_translator().translate(sentences[0], options);
   ASSERT_EQ(expected.n_best.size(), 3u);
   EXPECT_EQ(one["translatedText"], expected.text);
-  EXPECT_EQ(one["alternatives"], json::array({expected.n_best[1].text, expected.n_best[2].text}));
+  EXPECT_EQ(one["alternatives"], json(unique_alternatives(expected.text, {expected.n_best[1].text, expected.n_best[2].text})));
 
   const json many = parse_json_body(post_json(client, {{"q", sentences}, {"alternatives", 2}}));
   ASSERT_EQ(many["alternatives"].size(), sentences.size());
   for (size_t i = 0; i < sentences.size(); ++i) {
     const Translation t = tiny_translator().translate(sentences[i], options);
     EXPECT_EQ(many["translatedText"][i], t.text);
-    EXPECT_EQ(many["alternatives"][i], json::array({t.n_best[1].text, t.n_best[2].text}));
+    EXPECT_EQ(many["alternatives"][i], json(unique_alternatives(t.text, {t.n_best[1].text, t.n_best[2].text})));
   }
+}
+
+// LibreTranslate's filter_unique: hypotheses that differ in ids can read the same.
+TEST(ServerHttp, AlternativesThatReadLikeTheTranslationOrEachOtherAreLeftOut) {
+  EXPECT_EQ(unique_alternatives("A", {"B", "A", "C", "B", "", "D"}), (std::vector<std::string>{"B", "C", "D"}));
+  EXPECT_TRUE(unique_alternatives("A", {"A", "A"}).empty());
+  EXPECT_EQ(unique_alternatives("", {"X"}), (std::vector<std::string>{"X"}));
 }
 
 TEST(ServerHttp, TargetPicksTheLanguageToken) {

@@ -325,7 +325,7 @@ TEST(ServerLongText, AlternativesOfALongTextJoinEachUnitsNthBest) {
   ASSERT_EQ(response->status, 200) << response->body;
   const json body = json::parse(response->body);
   EXPECT_EQ(body["translatedText"], library.text);
-  EXPECT_EQ(body["alternatives"], json(expected));
+  EXPECT_EQ(body["alternatives"], json(unique_alternatives(library.text, expected)));
 }
 
 // A forced target prefix (server-wide options here; requests cannot set one) starts the text's
