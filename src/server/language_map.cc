@@ -5,6 +5,7 @@
 #include <fstream>
 #include <map>
 
+#include "opusrt/error.h"
 #include "opusrt/translator.h"
 
 namespace opusrt::server {
@@ -153,6 +154,12 @@ std::variant<std::string, RequestError> LanguageMap::resolve_target(std::string_
   }
   return RequestError{400, "Invalid request: target language '" + std::string(target) +
                                "' is not supported by this model (it translates to: " + known + ")"};
+}
+
+std::string LanguageMap::target_lang(std::string_view target) const {
+  auto resolved = resolve_target(target);
+  if (const RequestError* error = std::get_if<RequestError>(&resolved)) throw Error(error->message);
+  return std::get<std::string>(std::move(resolved));
 }
 
 std::optional<RequestError> LanguageMap::check_source(std::string_view source) const {

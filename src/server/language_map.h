@@ -43,6 +43,9 @@ class LanguageMap {
   // starting with `target` ("yue" -> yue_Hans), else another spelling of a listed code (zh-Hans,
   // zh-CN, zh-Hant, zh-TW).
   std::variant<std::string, RequestError> resolve_target(std::string_view target) const;
+  // The same, a bad target thrown as opusrt::Error with the 400's message (for callers outside
+  // a request: the live-speech stream, the CLI).
+  std::string target_lang(std::string_view target) const;
 
   // nullopt when the model translates from `source`: "" or "auto", the listed source code or the
   // model's own ("en", "eng"), or anything when the model does not name a single source

@@ -9,9 +9,7 @@
 #include <optional>
 #include <string_view>
 #include <thread>
-#include <variant>
 
-#include "opusrt/error.h"
 #include "server/http_server.h"
 #include "server/stream_server.h"
 #include "server/language_map.h"
@@ -90,11 +88,7 @@ int serve(const ServeConfig& config, std::ostream& log) {
     stream_options.incremental.translate.max_new_tokens = config.max_new_tokens;
     stream_options.on_open_connections = [&metrics](size_t open) { metrics.set_live_streams(open); };
     stream_options.api_keys = http_options.api_keys;
-    stream_options.resolve_target = [&languages](std::string_view target) {
-      auto resolved = languages.resolve_target(target);
-      if (const RequestError* error = std::get_if<RequestError>(&resolved)) throw Error(error->message);
-      return std::get<std::string>(resolved);
-    };
+    stream_options.resolve_target = [&languages](std::string_view target) { return languages.target_lang(target); };
     streams.emplace(translator, stream_options);
     const int stream_port = streams->bind(config.host, config.stream_port);
     stream_thread = std::thread([&] { streams->run(); });

@@ -46,21 +46,33 @@ std::string json_line(const nlohmann::json& value) {
   return value.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
-StreamConnection::StreamConnection(const Translator& translator, IncrementalOptions options, TargetResolver resolve)
-    : translator_(translator), options_(std::move(options)), resolve_(std::move(resolve)), session_(translator_, options_) {}
+StreamConnection::StreamConnection(const Translator& translator, IncrementalOptions options, TargetResolver resolve,
+                                   std::string_view target)
+    : translator_(translator),
+      resolve_(std::move(resolve)),
+      options_(target.empty() ? std::move(options) : with_target(std::move(options), resolved(target))),
+      session_(translator_, options_) {}
+
+std::string StreamConnection::resolved(std::string_view target) const {
+  return resolve_ ? resolve_(target) : std::string(target);
+}
+
+IncrementalOptions StreamConnection::with_target(IncrementalOptions options, std::string target_lang) {
+  options.translate.target_lang = std::move(target_lang);
+  return options;
+}
 
 StreamConnection::Reply StreamConnection::push(const StreamMessage& m) {
   const std::string shown_name = name_.empty() ? std::to_string(segment_) : name_;
   if (open_ && !m.segment.empty() && m.segment != name_)
     throw Error("segment '" + m.segment + "' starts before segment '" + shown_name + "' got its final");
   if (m.target) {
-    std::string target = resolve_ ? resolve_(*m.target) : *m.target;
+    std::string target = resolved(*m.target);
     if (target != options_.translate.target_lang) {
       if (open_)
         throw Error("target '" + *m.target + "' mid-segment: the target language can change only at the start of a "
                     "segment (after a final); segment '" + shown_name + "' is open");
-      IncrementalOptions switched = options_;
-      switched.translate.target_lang = std::move(target);
+      IncrementalOptions switched = with_target(options_, std::move(target));
       session_ = IncrementalSession(translator_, switched);  // checks the language; the old one stays on error
       options_ = std::move(switched);
     }

@@ -50,16 +50,23 @@ class StreamConnection {
     IncrementalUpdate update;
     nlohmann::json line;  // update_json with the stream's segment name and numbers
   };
-  // `resolve` empty: a target is taken as the model's own code.
-  StreamConnection(const Translator& translator, IncrementalOptions options, TargetResolver resolve = {});
+  // `resolve` empty: a target is taken as the model's own code. `target` (a client's code, as a
+  // message's "target"; empty: options.translate.target_lang as it is) starts the stream in that
+  // language. Throws opusrt::Error for a bad target or options.
+  StreamConnection(const Translator& translator, IncrementalOptions options, TargetResolver resolve = {},
+                   std::string_view target = {});
   // Throws opusrt::Error for a message that cannot be translated; the stream stays usable.
   Reply push(const StreamMessage& message);
   const std::string& target_lang() const { return options_.translate.target_lang; }
 
  private:
+  // A client's code -> TranslateOptions::target_lang (through resolve_ when set).
+  std::string resolved(std::string_view target) const;
+  static IncrementalOptions with_target(IncrementalOptions options, std::string target_lang);
+
   const Translator& translator_;
+  TargetResolver resolve_;  // before options_, which the constructor resolves with it
   IncrementalOptions options_;
-  TargetResolver resolve_;
   IncrementalSession session_;
   std::string name_;       // the open segment's name ("" when unnamed or none is open)
   bool open_ = false;      // a segment has partials and no final yet

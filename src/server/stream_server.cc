@@ -203,10 +203,7 @@ struct StreamServer::Impl {
     }
     std::optional<StreamConnection> stream;
     try {
-      IncrementalOptions incremental = options.incremental;
-      if (const std::string target = query_value(url, "target"); !target.empty())
-        incremental.translate.target_lang = options.resolve_target ? options.resolve_target(target) : target;
-      stream.emplace(translator, std::move(incremental), options.resolve_target);
+      stream.emplace(translator, options.incremental, options.resolve_target, query_value(url, "target"));
     } catch (const Error& e) {
       return refuse(http::status::bad_request, e.what());
     }

@@ -201,11 +201,7 @@ TEST(StreamServer, TargetLanguageFromTheUrlOrAMessageAtASegmentStart) {
   options.incremental.translate.num_beams = 1;
   options.incremental.translate.max_new_tokens = 20;
   options.max_partials_per_second = 0;
-  options.resolve_target = [&languages](std::string_view target) {
-    auto resolved = languages.resolve_target(target);
-    if (const RequestError* error = std::get_if<RequestError>(&resolved)) throw Error(error->message);
-    return std::get<std::string>(resolved);
-  };
+  options.resolve_target = [&languages](std::string_view target) { return languages.target_lang(target); };
   RunningStreamServer running(options);
   const std::string text = "Open the file.";
   const auto offline = [&](const std::string& target_lang) {

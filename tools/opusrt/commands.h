@@ -5,7 +5,6 @@
 #include <cstdlib>
 #include <iostream>
 #include <optional>
-#include <variant>
 #include <vector>
 #include <string>
 
@@ -35,19 +34,19 @@ inline const CLI::Validator kNonNegative = number_check(true);
 inline constexpr const char* kVariantHelp =
     "Graph variant: fp32 (default), or the file suffix of another: quantized, fp16, int8, uint8, q4, ...";
 
-// --target-lang as the server takes `target`: the model's code (cmn_Hans) or LibreTranslate's
-// (zh, zt; zh-CN, ...) -> TranslateOptions::target_lang. Throws opusrt::Error naming the
-// model's languages.
-inline std::string resolve_target_lang(const Translator& translator, const std::string& target,
+// --target-lang as the server takes `target` (server::LanguageMap::target_lang): the model's
+// code (cmn_Hans) or LibreTranslate's (zh, zt; zh-CN, ...) -> TranslateOptions::target_lang.
+// Throws opusrt::Error naming `what` and the model's languages.
+inline std::string resolve_target_lang(const server::LanguageMap& languages, const std::string& target,
                                        const std::string& what = "--target-lang") {
   if (target.empty()) return target;
-  auto resolved = server::LanguageMap::for_model(translator.model_info()).resolve_target(target);
-  if (const server::RequestError* error = std::get_if<server::RequestError>(&resolved)) {
-    std::string message = error->message;
-    if (message.starts_with("Invalid request: ")) message.erase(0, 17);
+  try {
+    return languages.target_lang(target);
+  } catch (const Error& e) {
+    std::string message = e.what();
+    if (message.starts_with("Invalid request: ")) message.erase(0, 17);  // the HTTP answer's wording
     throw Error(what + ": " + message);
   }
-  return std::get<std::string>(resolved);
 }
 
 // The loaded model's warnings (ModelInfo::warnings) on stderr, one line each.

@@ -84,7 +84,8 @@ int run_eval(const EvalArgs& args) {
     config.intra_op_threads = args.threads;
     const Translator translator(args.model, config);
     print_model_warnings(translator.model_info());
-    options.target_lang = resolve_target_lang(translator, args.target_lang);
+    options.target_lang =
+        resolve_target_lang(server::LanguageMap::for_model(translator.model_info()), args.target_lang);
     const Evaluation e = evaluate(translator, sources, references, options, static_cast<size_t>(args.batch_size));
     const int beams = args.beams.value_or(translator.model_info().default_num_beams);
     std::printf("%-10s chrF2 %6.2f  BLEU %6.2f (%.1f/%.1f/%.1f/%.1f BP %.3f)  %zu lines, beams %d, %.1f tok/s\n",

@@ -83,11 +83,13 @@ int run_stream(const StreamArgs& args) {
   options.max_tentative_tokens = args.max_tentative_tokens;
   options.translate.num_beams = args.beams.value_or(1);
   options.translate.max_new_tokens = args.max_new_tokens;
-  options.translate.target_lang = resolve_target_lang(translator, args.target_lang);
-  // A message's "target" is read as --target-lang is (the model's codes or LibreTranslate's).
-  server::StreamConnection stream(translator, options, [&translator](std::string_view target) {
-    return resolve_target_lang(translator, std::string(target), "\"target\"");
-  });
+  // tokenizer_config.json read once; a message's "target" is read as --target-lang is.
+  const server::LanguageMap languages = server::LanguageMap::for_model(translator.model_info());
+  options.translate.target_lang = resolve_target_lang(languages, args.target_lang);
+  const server::TargetResolver resolve = [&languages](std::string_view target) {
+    return resolve_target_lang(languages, std::string(target), "\"target\"");
+  };
+  server::StreamConnection stream(translator, options, resolve);
   std::optional<StreamMetrics> metrics;
   if (!args.metrics.empty()) metrics.emplace(translator, options.translate);
 
@@ -102,7 +104,7 @@ int run_stream(const StreamArgs& args) {
   };
   auto handle = [&](const Partial& p, size_t number) {
     try {
-      if (metrics && p.target && resolve_target_lang(translator, *p.target, "\"target\"") != stream.target_lang())
+      if (metrics && p.target && resolve(*p.target) != stream.target_lang())
         throw Error("\"target\" cannot change with --metrics (its offline translations use --target-lang)");
       const server::StreamConnection::Reply reply = stream.push(p);
       if (metrics) metrics->add(reply.update);

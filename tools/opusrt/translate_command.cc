@@ -296,7 +296,8 @@ int run_translate(const TranslateArgs& args) {
   TranslateOptions options;
   options.num_beams = args.beams;
   options.max_new_tokens = args.max_new_tokens;
-  options.target_lang = resolve_target_lang(translator, args.target_lang);
+  options.target_lang =
+      resolve_target_lang(server::LanguageMap::for_model(translator.model_info()), args.target_lang);
   options.length_penalty = args.length_penalty;
   if (args.early_stopping) options.early_stopping = parse_early_stopping(*args.early_stopping);
   options.num_return_sequences = args.n_best;
